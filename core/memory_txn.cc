@@ -1,0 +1,123 @@
+#include "core/memory_txn.h"
+
+namespace fieldledger {
+namespace {
+
+template <typename Map, typename Key>
+std::optional<typename Map::mapped_type> Find(const Map& map, const Key& key) {
+  auto it = map.find(key);
+  if (it == map.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> MemoryTxn::AppendEvent(v1::Event& event) {
+  event.set_seq(events.size());
+  events.push_back(event);
+  return event.seq();
+}
+
+absl::StatusOr<std::optional<v1::FindingRecord>> MemoryTxn::GetFinding(
+    absl::string_view id) {
+  return Find(findings, std::string(id));
+}
+
+absl::Status MemoryTxn::PutFinding(const v1::FindingRecord& record) {
+  findings[record.finding().id()] = record;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<v1::Region>> MemoryTxn::GetRegion(
+    absl::string_view id) {
+  return Find(regions, std::string(id));
+}
+
+absl::StatusOr<std::optional<v1::Unit>> MemoryTxn::GetUnit(
+    absl::string_view id) {
+  return Find(units, std::string(id));
+}
+
+absl::StatusOr<std::optional<v1::Category>> MemoryTxn::GetCategory(
+    absl::string_view id) {
+  return Find(categories, std::string(id));
+}
+
+absl::Status MemoryTxn::PutRegion(const v1::Region& region) {
+  regions[region.id()] = region;
+  return absl::OkStatus();
+}
+
+absl::Status MemoryTxn::PutUnit(const v1::Unit& unit) {
+  units[unit.id()] = unit;
+  return absl::OkStatus();
+}
+
+absl::Status MemoryTxn::PutCategory(const v1::Category& category) {
+  categories[category.id()] = category;
+  return absl::OkStatus();
+}
+
+absl::Status MemoryTxn::PutFeed(absl::string_view audience,
+                                const v1::Change& change) {
+  feeds[std::string(audience)][change.seq()] = change;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> MemoryTxn::GetHighWaterMark(
+    absl::string_view client_id) {
+  return Find(high_water_marks, std::string(client_id)).value_or(0);
+}
+
+absl::Status MemoryTxn::PutHighWaterMark(absl::string_view client_id,
+                                         uint64_t mark) {
+  high_water_marks[std::string(client_id)] = mark;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<v1::MutationResult>> MemoryTxn::GetResult(
+    absl::string_view client_id, uint64_t client_seq) {
+  return Find(results, std::make_pair(std::string(client_id), client_seq));
+}
+
+absl::Status MemoryTxn::PutResult(absl::string_view client_id,
+                                  const v1::MutationResult& result) {
+  results[{std::string(client_id), result.client_seq()}] = result;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<v1::EnrollmentCode>> MemoryTxn::GetEnrollmentCode(
+    absl::string_view code_hash) {
+  return Find(codes, std::string(code_hash));
+}
+
+absl::Status MemoryTxn::PutEnrollmentCode(absl::string_view code_hash,
+                                          const v1::EnrollmentCode& code) {
+  codes[std::string(code_hash)] = code;
+  return absl::OkStatus();
+}
+
+absl::Status MemoryTxn::DeleteEnrollmentCode(absl::string_view code_hash) {
+  codes.erase(std::string(code_hash));
+  return absl::OkStatus();
+}
+
+absl::Status MemoryTxn::PutPrincipal(absl::string_view token_hash,
+                                     const v1::Principal& principal) {
+  principals[std::string(token_hash)] = principal;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::Change>> MemoryTxn::ReadFeed(
+    absl::string_view audience, uint64_t from, size_t limit) {
+  std::vector<v1::Change> out;
+  auto feed = feeds.find(std::string(audience));
+  if (feed == feeds.end()) return out;
+  for (auto it = feed->second.lower_bound(from);
+       it != feed->second.end() && out.size() < limit; ++it) {
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+}  // namespace fieldledger

@@ -1,0 +1,72 @@
+// MemoryTxn: Txn and FeedReader over plain maps. For tests, and for
+// recomputing derived state from the event log to compare with what a store
+// holds. Not thread-safe.
+#ifndef FIELDLEDGER_CORE_MEMORY_TXN_H_
+#define FIELDLEDGER_CORE_MEMORY_TXN_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/txn.h"
+
+namespace fieldledger {
+
+class MemoryTxn final : public Txn, public FeedReader {
+ public:
+  // Every map is public so that tests and checks can compare them directly.
+  std::vector<v1::Event> events;
+  std::map<std::string, v1::FindingRecord> findings;
+  std::map<std::string, v1::Region> regions;
+  std::map<std::string, v1::Unit> units;
+  std::map<std::string, v1::Category> categories;
+  // audience -> seq -> change
+  std::map<std::string, std::map<uint64_t, v1::Change>> feeds;
+  std::map<std::string, uint64_t> high_water_marks;
+  std::map<std::pair<std::string, uint64_t>, v1::MutationResult> results;
+  std::map<std::string, v1::EnrollmentCode> codes;
+  std::map<std::string, v1::Principal> principals;
+  std::string dataset = "memory";
+
+  absl::StatusOr<uint64_t> AppendEvent(v1::Event& event) override;
+  absl::StatusOr<std::optional<v1::FindingRecord>> GetFinding(
+      absl::string_view id) override;
+  absl::Status PutFinding(const v1::FindingRecord& record) override;
+  absl::StatusOr<std::optional<v1::Region>> GetRegion(
+      absl::string_view id) override;
+  absl::StatusOr<std::optional<v1::Unit>> GetUnit(absl::string_view id) override;
+  absl::StatusOr<std::optional<v1::Category>> GetCategory(
+      absl::string_view id) override;
+  absl::Status PutRegion(const v1::Region& region) override;
+  absl::Status PutUnit(const v1::Unit& unit) override;
+  absl::Status PutCategory(const v1::Category& category) override;
+  absl::Status PutFeed(absl::string_view audience,
+                       const v1::Change& change) override;
+  absl::StatusOr<uint64_t> GetHighWaterMark(
+      absl::string_view client_id) override;
+  absl::Status PutHighWaterMark(absl::string_view client_id,
+                                uint64_t mark) override;
+  absl::StatusOr<std::optional<v1::MutationResult>> GetResult(
+      absl::string_view client_id, uint64_t client_seq) override;
+  absl::Status PutResult(absl::string_view client_id,
+                         const v1::MutationResult& result) override;
+  absl::StatusOr<std::optional<v1::EnrollmentCode>> GetEnrollmentCode(
+      absl::string_view code_hash) override;
+  absl::Status PutEnrollmentCode(absl::string_view code_hash,
+                                 const v1::EnrollmentCode& code) override;
+  absl::Status DeleteEnrollmentCode(absl::string_view code_hash) override;
+  absl::Status PutPrincipal(absl::string_view token_hash,
+                            const v1::Principal& principal) override;
+
+  absl::StatusOr<std::vector<v1::Change>> ReadFeed(absl::string_view audience,
+                                                   uint64_t from,
+                                                   size_t limit) override;
+  uint64_t NextSeq() override { return events.size(); }
+  std::string DatasetId() override { return dataset; }
+};
+
+}  // namespace fieldledger
+
+#endif  // FIELDLEDGER_CORE_MEMORY_TXN_H_

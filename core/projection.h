@@ -1,0 +1,30 @@
+// Project: the one place that says how an event changes derived state —
+// current findings, the registry, and the pull feeds. Applying a new event
+// and recomputing state from the log both go through it, so the two cannot
+// disagree.
+#ifndef FIELDLEDGER_CORE_PROJECTION_H_
+#define FIELDLEDGER_CORE_PROJECTION_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "core/txn.h"
+#include "fieldledger/v1/event.pb.h"
+
+namespace fieldledger {
+
+// The feed every client pulls: regions, units, categories.
+inline constexpr absl::string_view kRegistryAudience = "registry";
+
+// The feed of one inspector's own findings.
+std::string InspectorAudience(absl::string_view pseudonym);
+
+// Applies `event` (with its seq set) to derived state in `txn`. INTERNAL when
+// the event does not fit the state (a log that was tampered with or
+// replayed out of order).
+absl::Status Project(const v1::Event& event, Txn& txn);
+
+}  // namespace fieldledger
+
+#endif  // FIELDLEDGER_CORE_PROJECTION_H_
