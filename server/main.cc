@@ -1,0 +1,65 @@
+// fieldledgerd: a fieldledger node. Flags only here; everything else is in
+// the libraries.
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "server/node.h"
+
+ABSL_FLAG(std::string, data_dir, "./data",
+          "Directory for the node's data (created when missing)");
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "host:port to serve gRPC on; port 0 picks a free port");
+ABSL_FLAG(int32_t, max_message_bytes, 4 << 20, "Largest request accepted");
+ABSL_FLAG(int32_t, max_push_mutations, 500, "Most mutations in one Push");
+ABSL_FLAG(int32_t, max_summary_chars, 200, "Characters in a finding summary");
+ABSL_FLAG(int32_t, max_detail_chars, 10000, "Characters in a finding detail");
+ABSL_FLAG(absl::Duration, max_clock_skew, absl::Minutes(5),
+          "How far in the future a finding's observed_at may lie");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "fieldledgerd: the fieldledger node.\n"
+      "  fieldledgerd [--data_dir=./data] [--listen=127.0.0.1:50051]");
+  absl::ParseCommandLine(argc, argv);
+
+  // Handle SIGINT/SIGTERM on this thread only: block them before any other
+  // thread exists, then wait for one.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  fieldledger::server::NodeOptions options;
+  options.data_dir = absl::GetFlag(FLAGS_data_dir);
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.limits.max_push_mutations = absl::GetFlag(FLAGS_max_push_mutations);
+  options.limits.max_summary_chars = absl::GetFlag(FLAGS_max_summary_chars);
+  options.limits.max_detail_chars = absl::GetFlag(FLAGS_max_detail_chars);
+  options.limits.max_clock_skew = absl::GetFlag(FLAGS_max_clock_skew);
+
+  auto node = fieldledger::server::Node::Start(options);
+  if (!node.ok()) {
+    std::cerr << "fieldledgerd: " << node.status() << std::endl;
+    return 1;
+  }
+  if ((*node)->created_admin_token()) {
+    std::cout << "fieldledgerd: new node; admin credential written to "
+              << options.data_dir << "/admin.token" << std::endl;
+  }
+  const std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  std::cout << "fieldledgerd: serving on " << host << ":" << (*node)->port()
+            << ", data in " << options.data_dir << std::endl;
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  std::cout << "fieldledgerd: shutting down" << std::endl;
+  (*node)->Shutdown();
+  return 0;
+}

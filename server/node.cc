@@ -1,0 +1,104 @@
+#include "server/node.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "core/admin.h"
+#include "core/status_macros.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+
+namespace fieldledger::server {
+namespace {
+
+absl::Status ErrnoError(absl::string_view what, const std::string& path) {
+  return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+}
+
+// Writes `content` to `path` with mode 0600 so that a crash leaves either
+// no file or the whole file.
+absl::Status WriteSecretFile(const std::string& path, absl::string_view content) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError("cannot create", tmp);
+  const bool ok = ::write(fd, content.data(), content.size()) ==
+                      static_cast<ssize_t>(content.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return ErrnoError("cannot write", tmp);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoError("cannot rename", tmp);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
+  std::error_code error;
+  std::filesystem::create_directories(options.data_dir, error);
+  if (error) {
+    return absl::InternalError(absl::StrCat("cannot create ", options.data_dir,
+                                            ": ", error.message()));
+  }
+  ::chmod(options.data_dir.c_str(), 0700);
+
+  std::unique_ptr<Node> node(new Node());
+  storage::StoreOptions store_options = options.store;
+  store_options.path = (std::filesystem::path(options.data_dir) / "db").string();
+  FL_ASSIGN_OR_RETURN(node->store_, storage::Store::Open(store_options));
+
+  const std::string token_path =
+      (std::filesystem::path(options.data_dir) / "admin.token").string();
+  if (!std::filesystem::exists(token_path)) {
+    std::string token;
+    FL_RETURN_IF_ERROR(node->store_->Run([&](Txn& txn) {
+      FL_ASSIGN_OR_RETURN(token, CreateAdminToken(txn));
+      return absl::OkStatus();
+    }));
+    FL_RETURN_IF_ERROR(WriteSecretFile(token_path, token + "\n"));
+    node->created_admin_token_ = true;
+  }
+
+  node->field_sync_ =
+      std::make_unique<FieldSyncService>(*node->store_, options.limits);
+  node->admin_ = std::make_unique<AdminService>(*node->store_, options.limits);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
+                           &node->port_);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
+  builder.RegisterService(node->field_sync_.get());
+  builder.RegisterService(node->admin_.get());
+  node->server_ = builder.BuildAndStart();
+  if (node->server_ == nullptr || node->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen));
+  }
+  return node;
+}
+
+Node::~Node() { Shutdown(); }
+
+std::shared_ptr<grpc::Channel> Node::InProcessChannel() {
+  return server_->InProcessChannel(grpc::ChannelArguments());
+}
+
+void Node::Shutdown(absl::Duration grace) {
+  if (server_ != nullptr) {
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+    server_->Wait();
+    server_.reset();
+  }
+  store_.reset();
+}
+
+}  // namespace fieldledger::server

@@ -1,0 +1,230 @@
+#include "server/services.h"
+
+#include <algorithm>
+#include <iostream>
+#include <string>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "core/admin.h"
+#include "core/status_macros.h"
+#include "core/sync.h"
+#include "core/text.h"
+#include "server/grpc_status.h"
+
+namespace fieldledger::server {
+namespace {
+
+constexpr absl::string_view kBearer = "Bearer ";
+constexpr char kHighWaterMarkKey[] = "fieldledger-high-water-mark";
+
+// Finishes `context`'s reactor with `status`. Failures of the node itself
+// are written to stderr for the operator; nothing about the caller is.
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
+                                 absl::string_view rpc,
+                                 const absl::Status& status) {
+  if (status.code() == absl::StatusCode::kInternal ||
+      status.code() == absl::StatusCode::kDataLoss) {
+    std::cerr << "fieldledgerd: " << rpc << ": " << status << std::endl;
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpc(status));
+  return reactor;
+}
+
+// Runs `fn(caller)` on this thread for a caller with one of `roles`: for
+// reads, which never wait on a disk sync.
+template <typename Fn>
+grpc::ServerUnaryReactor* Read(storage::Store& store,
+                               grpc::CallbackServerContext* context,
+                               absl::string_view rpc,
+                               std::initializer_list<v1::Role> roles, Fn fn) {
+  absl::StatusOr<v1::Principal> caller =
+      Authenticate(store, *context, rpc, roles);
+  if (!caller.ok()) return Finish(context, rpc, caller.status());
+  return Finish(context, rpc, fn(*caller));
+}
+
+// Submits `fn(txn, caller)` to the writer for a caller with one of `roles`
+// (none: no authentication); the reactor finishes once it is durable.
+template <typename Fn>
+grpc::ServerUnaryReactor* Write(storage::Store& store,
+                                grpc::CallbackServerContext* context,
+                                absl::string_view rpc,
+                                std::initializer_list<v1::Role> roles, Fn fn) {
+  v1::Principal caller;
+  if (roles.size() > 0) {
+    absl::StatusOr<v1::Principal> found =
+        Authenticate(store, *context, rpc, roles);
+    if (!found.ok()) return Finish(context, rpc, found.status());
+    caller = *std::move(found);
+  }
+  store.Submit(
+      [fn = std::move(fn), caller = std::move(caller)](Txn& txn) {
+        return fn(txn, caller);
+      },
+      [context, rpc](absl::Status committed) {
+        if (const auto mark = HighWaterMarkOf(committed)) {
+          context->AddTrailingMetadata(kHighWaterMarkKey, absl::StrCat(*mark));
+        }
+        Finish(context, rpc, committed);
+      });
+  return context->DefaultReactor();
+}
+
+// Stores `*result` in `*out` when OK.
+template <typename T>
+absl::Status Assign(absl::StatusOr<T> result, T* out) {
+  if (!result.ok()) return result.status();
+  *out = *std::move(result);
+  return absl::OkStatus();
+}
+
+absl::Status Assign(absl::StatusOr<uint64_t> event_seq,
+                    v1::CreateResponse* out) {
+  if (!event_seq.ok()) return event_seq.status();
+  out->set_event_seq(*event_seq);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Principal> Authenticate(
+    storage::Store& store, const grpc::CallbackServerContext& context,
+    absl::string_view rpc, std::initializer_list<v1::Role> allowed) {
+  const auto& metadata = context.client_metadata();
+  const auto header = metadata.find("authorization");
+  if (header == metadata.end()) {
+    return absl::UnauthenticatedError(
+        "authorization: missing; send \"authorization: Bearer <token>\"");
+  }
+  const absl::string_view value(header->second.data(), header->second.size());
+  if (!absl::StartsWith(value, kBearer)) {
+    return absl::UnauthenticatedError(
+        "authorization: not of the form \"Bearer <token>\"");
+  }
+  FL_ASSIGN_OR_RETURN(std::optional<v1::Principal> principal,
+                      store.GetPrincipal(Sha256(value.substr(kBearer.size()))));
+  if (!principal) return absl::UnauthenticatedError("authorization: unknown token");
+  if (std::find(allowed.begin(), allowed.end(), principal->role()) ==
+      allowed.end()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "role ", v1::Role_Name(principal->role()), " may not call ", rpc));
+  }
+  return *std::move(principal);
+}
+
+grpc::ServerUnaryReactor* FieldSyncService::Enroll(
+    grpc::CallbackServerContext* context, const v1::EnrollRequest* request,
+    v1::EnrollResponse* reply) {
+  return Write(store_, context, __func__, {},
+               [request, reply](Txn& txn, const v1::Principal&) {
+                 return Assign(
+                     fieldledger::Enroll(txn, request->code(), absl::Now()),
+                     reply);
+               });
+}
+
+grpc::ServerUnaryReactor* FieldSyncService::Push(
+    grpc::CallbackServerContext* context, const v1::PushRequest* request,
+    v1::PushResponse* reply) {
+  return Write(store_, context, __func__, {v1::ROLE_INSPECTOR},
+               [this, request, reply](Txn& txn, const v1::Principal& caller) {
+                 return Assign(ApplyPush(txn, caller, *request, absl::Now(),
+                                         limits_),
+                               reply);
+               });
+}
+
+grpc::ServerUnaryReactor* FieldSyncService::Pull(
+    grpc::CallbackServerContext* context, const v1::PullRequest* request,
+    v1::PullResponse* reply) {
+  return Read(store_, context, __func__, {v1::ROLE_INSPECTOR, v1::ROLE_ADMIN},
+              [&](const v1::Principal& caller) {
+                return Assign(fieldledger::Pull(store_, caller, *request),
+                              reply);
+              });
+}
+
+grpc::ServerUnaryReactor* AdminService::CreateRegion(
+    grpc::CallbackServerContext* context,
+    const v1::CreateRegionRequest* request, v1::CreateResponse* reply) {
+  return Write(store_, context, __func__, {v1::ROLE_ADMIN},
+               [this, request, reply](Txn& txn, const v1::Principal& admin) {
+                 return Assign(fieldledger::CreateRegion(
+                                   txn, admin.name(), request->region(),
+                                   absl::Now(), limits_),
+                               reply);
+               });
+}
+
+grpc::ServerUnaryReactor* AdminService::CreateUnit(
+    grpc::CallbackServerContext* context, const v1::CreateUnitRequest* request,
+    v1::CreateResponse* reply) {
+  return Write(store_, context, __func__, {v1::ROLE_ADMIN},
+               [this, request, reply](Txn& txn, const v1::Principal& admin) {
+                 return Assign(
+                     fieldledger::CreateUnit(txn, admin.name(), request->unit(),
+                                             absl::Now(), limits_),
+                     reply);
+               });
+}
+
+grpc::ServerUnaryReactor* AdminService::CreateCategory(
+    grpc::CallbackServerContext* context,
+    const v1::CreateCategoryRequest* request, v1::CreateResponse* reply) {
+  return Write(store_, context, __func__, {v1::ROLE_ADMIN},
+               [this, request, reply](Txn& txn, const v1::Principal& admin) {
+                 return Assign(fieldledger::CreateCategory(
+                                   txn, admin.name(), request->category(),
+                                   absl::Now(), limits_),
+                               reply);
+               });
+}
+
+grpc::ServerUnaryReactor* AdminService::CreateEnrollmentCode(
+    grpc::CallbackServerContext* context,
+    const v1::CreateEnrollmentCodeRequest* request,
+    v1::CreateEnrollmentCodeResponse* reply) {
+  return Write(store_, context, __func__, {v1::ROLE_ADMIN},
+               [request, reply](Txn& txn, const v1::Principal&) {
+                 return Assign(fieldledger::CreateEnrollmentCode(
+                                   txn, *request, absl::Now()),
+                               reply);
+               });
+}
+
+grpc::ServerUnaryReactor* AdminService::ListRegions(
+    grpc::CallbackServerContext* context, const v1::ListRegionsRequest*,
+    v1::ListRegionsResponse* reply) {
+  return Read(store_, context, __func__, {v1::ROLE_ADMIN}, [&](const v1::Principal&) {
+    FL_ASSIGN_OR_RETURN(std::vector<v1::Region> regions, store_.ListRegions());
+    reply->mutable_regions()->Assign(regions.begin(), regions.end());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminService::ListUnits(
+    grpc::CallbackServerContext* context, const v1::ListUnitsRequest* request,
+    v1::ListUnitsResponse* reply) {
+  return Read(store_, context, __func__, {v1::ROLE_ADMIN}, [&](const v1::Principal&) {
+    FL_ASSIGN_OR_RETURN(std::vector<v1::Unit> units,
+                        store_.ListUnits(request->region_id()));
+    reply->mutable_units()->Assign(units.begin(), units.end());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminService::ListCategories(
+    grpc::CallbackServerContext* context, const v1::ListCategoriesRequest*,
+    v1::ListCategoriesResponse* reply) {
+  return Read(store_, context, __func__, {v1::ROLE_ADMIN}, [&](const v1::Principal&) {
+    FL_ASSIGN_OR_RETURN(std::vector<v1::Category> categories,
+                        store_.ListCategories());
+    reply->mutable_categories()->Assign(categories.begin(), categories.end());
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace fieldledger::server

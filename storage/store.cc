@@ -1,0 +1,693 @@
+#include "storage/store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <map>
+#include <thread>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "core/projection.h"
+#include "core/status_macros.h"
+#include "core/text.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+#include "rocksdb/utilities/write_batch_with_index.h"
+#include "storage/key_codec.h"
+#include "storage/rocks_status.h"
+
+namespace fieldledger::storage {
+namespace {
+
+// The column families. Keys (see key_codec.h for the encodings):
+//   kMeta      "dataset"                          -> data-set id
+//   kEvents    seq                                -> Event
+//   kFindings  finding id                         -> FindingRecord
+//   kRegistry  'r'|'u'|'c' + id                   -> Region | Unit | Category
+//   kFeeds     string(audience) + seq             -> Change
+//   kClients   string(client_id)                  -> high-water mark (uint64)
+//              string(client_id) + client_seq     -> MutationResult
+//   kAuth      'p' + token hash                   -> Principal
+//              'c' + code hash                    -> EnrollmentCode
+enum class Family { kMeta, kEvents, kFindings, kRegistry, kFeeds, kClients, kAuth };
+constexpr int kFamilyCount = 7;
+constexpr const char* kFamilyNames[kFamilyCount] = {
+    "default", "events", "findings", "registry",
+    "feeds", "clients", "auth"};
+
+constexpr char kRegionTag = 'r', kUnitTag = 'u', kCategoryTag = 'c';
+constexpr char kPrincipalTag = 'p', kCodeTag = 'c';
+constexpr absl::string_view kDatasetKey = "dataset";
+
+std::string Tagged(char tag, absl::string_view id) {
+  return absl::StrCat(absl::string_view(&tag, 1), id);
+}
+
+std::string FeedKey(absl::string_view audience, uint64_t seq) {
+  std::string key;
+  AppendString(key, audience);
+  AppendUint64(key, seq);
+  return key;
+}
+
+std::string ClientKey(absl::string_view client_id) {
+  std::string key;
+  AppendString(key, client_id);
+  return key;
+}
+
+std::string ResultKey(absl::string_view client_id, uint64_t client_seq) {
+  std::string key = ClientKey(client_id);
+  AppendUint64(key, client_seq);
+  return key;
+}
+
+template <typename Message>
+absl::StatusOr<std::optional<Message>> Decode(
+    absl::StatusOr<std::optional<std::string>> bytes, absl::string_view what) {
+  if (!bytes.ok()) return bytes.status();
+  if (!bytes->has_value()) return std::nullopt;
+  Message message;
+  if (!message.ParseFromString(**bytes)) {
+    return absl::DataLossError(absl::StrCat("unreadable ", what));
+  }
+  return message;
+}
+
+// Txn over raw key-value operations: every key and value encoding lives
+// here, whether the writes go to a RocksDB batch or to memory.
+class KvTxn : public Txn {
+ public:
+  explicit KvTxn(uint64_t next_seq) : next_seq_(next_seq) {}
+
+  uint64_t next_seq() const { return next_seq_; }
+  void set_next_seq(uint64_t seq) { next_seq_ = seq; }
+
+  absl::StatusOr<uint64_t> AppendEvent(v1::Event& event) override {
+    event.set_seq(next_seq_);
+    FL_RETURN_IF_ERROR(
+        Put(Family::kEvents, Uint64Key(next_seq_), event.SerializeAsString()));
+    return next_seq_++;
+  }
+  absl::StatusOr<std::optional<v1::FindingRecord>> GetFinding(
+      absl::string_view id) override {
+    return Decode<v1::FindingRecord>(Get(Family::kFindings, id), "finding");
+  }
+  absl::Status PutFinding(const v1::FindingRecord& r) override {
+    return Put(Family::kFindings, r.finding().id(), r.SerializeAsString());
+  }
+  absl::StatusOr<std::optional<v1::Region>> GetRegion(
+      absl::string_view id) override {
+    return Decode<v1::Region>(Get(Family::kRegistry, Tagged(kRegionTag, id)),
+                              "region");
+  }
+  absl::StatusOr<std::optional<v1::Unit>> GetUnit(
+      absl::string_view id) override {
+    return Decode<v1::Unit>(Get(Family::kRegistry, Tagged(kUnitTag, id)),
+                            "unit");
+  }
+  absl::StatusOr<std::optional<v1::Category>> GetCategory(
+      absl::string_view id) override {
+    return Decode<v1::Category>(
+        Get(Family::kRegistry, Tagged(kCategoryTag, id)), "category");
+  }
+  absl::Status PutRegion(const v1::Region& r) override {
+    return Put(Family::kRegistry, Tagged(kRegionTag, r.id()),
+               r.SerializeAsString());
+  }
+  absl::Status PutUnit(const v1::Unit& u) override {
+    return Put(Family::kRegistry, Tagged(kUnitTag, u.id()),
+               u.SerializeAsString());
+  }
+  absl::Status PutCategory(const v1::Category& c) override {
+    return Put(Family::kRegistry, Tagged(kCategoryTag, c.id()),
+               c.SerializeAsString());
+  }
+  absl::Status PutFeed(absl::string_view audience,
+                       const v1::Change& change) override {
+    return Put(Family::kFeeds, FeedKey(audience, change.seq()),
+               change.SerializeAsString());
+  }
+  absl::StatusOr<uint64_t> GetHighWaterMark(
+      absl::string_view client_id) override {
+    FL_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                        Get(Family::kClients, ClientKey(client_id)));
+    if (!bytes) return 0;
+    absl::string_view in = *bytes;
+    uint64_t mark;
+    if (!ConsumeUint64(in, mark)) {
+      return absl::DataLossError("unreadable high-water mark");
+    }
+    return mark;
+  }
+  absl::Status PutHighWaterMark(absl::string_view client_id,
+                                uint64_t mark) override {
+    return Put(Family::kClients, ClientKey(client_id), Uint64Key(mark));
+  }
+  absl::StatusOr<std::optional<v1::MutationResult>> GetResult(
+      absl::string_view client_id, uint64_t client_seq) override {
+    return Decode<v1::MutationResult>(
+        Get(Family::kClients, ResultKey(client_id, client_seq)),
+        "mutation result");
+  }
+  absl::Status PutResult(absl::string_view client_id,
+                         const v1::MutationResult& result) override {
+    return Put(Family::kClients, ResultKey(client_id, result.client_seq()),
+               result.SerializeAsString());
+  }
+  absl::StatusOr<std::optional<v1::EnrollmentCode>> GetEnrollmentCode(
+      absl::string_view code_hash) override {
+    return Decode<v1::EnrollmentCode>(
+        Get(Family::kAuth, Tagged(kCodeTag, code_hash)), "enrollment code");
+  }
+  absl::Status PutEnrollmentCode(absl::string_view code_hash,
+                                 const v1::EnrollmentCode& code) override {
+    return Put(Family::kAuth, Tagged(kCodeTag, code_hash),
+               code.SerializeAsString());
+  }
+  absl::Status DeleteEnrollmentCode(absl::string_view code_hash) override {
+    return Delete(Family::kAuth, Tagged(kCodeTag, code_hash));
+  }
+  absl::Status PutPrincipal(absl::string_view token_hash,
+                            const v1::Principal& principal) override {
+    return Put(Family::kAuth, Tagged(kPrincipalTag, token_hash),
+               principal.SerializeAsString());
+  }
+
+ protected:
+  virtual absl::StatusOr<std::optional<std::string>> Get(
+      Family family, absl::string_view key) = 0;
+  virtual absl::Status Put(Family family, absl::string_view key,
+                           absl::string_view value) = 0;
+  virtual absl::Status Delete(Family family, absl::string_view key) = 0;
+
+ private:
+  uint64_t next_seq_;
+};
+
+// The writer's pending batch; reads see its writes, then the database.
+class BatchTxn final : public KvTxn {
+ public:
+  BatchTxn(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs,
+           uint64_t next_seq)
+      : KvTxn(next_seq),
+        db_(db),
+        cfs_(cfs),
+        batch_(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true) {}
+
+  rocksdb::WriteBatchWithIndex& batch() { return batch_; }
+
+ protected:
+  absl::StatusOr<std::optional<std::string>> Get(
+      Family family, absl::string_view key) override {
+    std::string value;
+    const rocksdb::Status s = batch_.GetFromBatchAndDB(
+        db_, rocksdb::ReadOptions(), cf(family), ToSlice(key), &value);
+    if (s.IsNotFound()) return std::nullopt;
+    FL_RETURN_IF_ERROR(ToStatus(s));
+    return value;
+  }
+  absl::Status Put(Family family, absl::string_view key,
+                   absl::string_view value) override {
+    return ToStatus(batch_.Put(cf(family), ToSlice(key), ToSlice(value)));
+  }
+  absl::Status Delete(Family family, absl::string_view key) override {
+    return ToStatus(batch_.Delete(cf(family), ToSlice(key)));
+  }
+
+ private:
+  static rocksdb::Slice ToSlice(absl::string_view s) {
+    return rocksdb::Slice(s.data(), s.size());
+  }
+  rocksdb::ColumnFamilyHandle* cf(Family f) const {
+    return cfs_[static_cast<int>(f)];
+  }
+
+  rocksdb::DB* db_;
+  const std::vector<rocksdb::ColumnFamilyHandle*>& cfs_;
+  rocksdb::WriteBatchWithIndex batch_;
+};
+
+// The families as plain maps: what a recomputation from the log produces.
+using FamilyMaps = std::map<Family, std::map<std::string, std::string>>;
+
+class MapTxn final : public KvTxn {
+ public:
+  MapTxn() : KvTxn(0) {}
+  FamilyMaps maps;
+
+ protected:
+  absl::StatusOr<std::optional<std::string>> Get(
+      Family family, absl::string_view key) override {
+    auto& m = maps[family];
+    auto it = m.find(std::string(key));
+    if (it == m.end()) return std::nullopt;
+    return it->second;
+  }
+  absl::Status Put(Family family, absl::string_view key,
+                   absl::string_view value) override {
+    maps[family][std::string(key)] = std::string(value);
+    return absl::OkStatus();
+  }
+  absl::Status Delete(Family family, absl::string_view key) override {
+    maps[family].erase(std::string(key));
+    return absl::OkStatus();
+  }
+};
+
+}  // namespace
+
+class Store::Impl {
+ public:
+  struct Pending {
+    Job job;
+    Done done;
+  };
+
+  Impl(const StoreOptions& options, rocksdb::DB* db,
+       std::vector<rocksdb::ColumnFamilyHandle*> cfs)
+      : options_(options), db_(db), cfs_(std::move(cfs)) {}
+
+  ~Impl() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    if (writer_.joinable()) writer_.join();
+    for (auto* cf : cfs_) db_->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
+    delete db_;
+  }
+
+  absl::Status Init() {
+    std::string dataset;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Family::kMeta),
+                                 std::string(kDatasetKey), &dataset);
+    if (s.IsNotFound()) {
+      dataset = RandomHex(16);
+      rocksdb::WriteOptions sync;
+      sync.sync = true;
+      s = db_->Put(sync, cf(Family::kMeta), std::string(kDatasetKey), dataset);
+    }
+    FL_RETURN_IF_ERROR(ToStatus(s));
+    dataset_ = dataset;
+
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(Family::kEvents)));
+    it->SeekToLast();
+    FL_RETURN_IF_ERROR(ToStatus(it->status()));
+    uint64_t next = 0;
+    if (it->Valid()) {
+      absl::string_view key(it->key().data(), it->key().size());
+      if (!ConsumeUint64(key, next)) return absl::DataLossError("bad event key");
+      ++next;
+    }
+    next_seq_.store(next);
+    writer_ = std::thread([this] { WriterLoop(); });
+    return absl::OkStatus();
+  }
+
+  void Submit(Job job, Done done) {
+    absl::MutexLock lock(&mu_);
+    queue_.push_back({std::move(job), std::move(done)});
+  }
+
+  rocksdb::ColumnFamilyHandle* cf(Family f) const {
+    return cfs_[static_cast<int>(f)];
+  }
+
+  // Calls `fn(key, value)` for each entry of `family` whose key starts with
+  // `prefix`, from `start` (a full key) on, until `fn` returns false.
+  template <typename Fn>
+  absl::Status Scan(Family family, absl::string_view prefix,
+                    absl::string_view start, Fn fn,
+                    const rocksdb::Snapshot* snapshot = nullptr) {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(family)));
+    const absl::string_view from = start.empty() ? prefix : start;
+    for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid();
+         it->Next()) {
+      absl::string_view key(it->key().data(), it->key().size());
+      if (!absl::StartsWith(key, prefix)) break;
+      if (!fn(key, absl::string_view(it->value().data(), it->value().size()))) {
+        break;
+      }
+    }
+    return ToStatus(it->status());
+  }
+
+  absl::StatusOr<std::optional<std::string>> Get(Family family,
+                                                 absl::string_view key) {
+    std::string value;
+    const rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), cf(family),
+                 rocksdb::Slice(key.data(), key.size()), &value);
+    if (s.IsNotFound()) return std::nullopt;
+    FL_RETURN_IF_ERROR(ToStatus(s));
+    return value;
+  }
+
+  template <typename Message>
+  absl::StatusOr<std::vector<Message>> ListTagged(char tag,
+                                                  absl::string_view what) {
+    std::vector<Message> out;
+    bool ok = true;
+    FL_RETURN_IF_ERROR(Scan(Family::kRegistry, std::string(1, tag), "",
+                            [&](absl::string_view, absl::string_view value) {
+                              out.emplace_back();
+                              ok = out.back().ParseFromArray(value.data(),
+                                                             value.size());
+                              return ok;
+                            }));
+    if (!ok) return absl::DataLossError(absl::StrCat("unreadable ", what));
+    return out;
+  }
+
+  absl::Status CheckDerivedState();
+
+  const StoreOptions options_;
+  rocksdb::DB* const db_;
+  const std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+  std::string dataset_;
+  std::atomic<uint64_t> next_seq_{0};
+
+ private:
+  void WriterLoop();
+
+  absl::Mutex mu_;
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread writer_;
+};
+
+void Store::Impl::WriterLoop() {
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync;
+  std::vector<Pending> group;
+  std::vector<absl::Status> outcomes;
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](Impl* impl) ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl->mu_) {
+            return impl->stopping_ || !impl->queue_.empty();
+          },
+          this));
+      if (queue_.empty()) return;  // stopping, and nothing left to do
+      while (!queue_.empty() && group.size() < options_.max_group_jobs) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    BatchTxn txn(db_, cfs_, next_seq_.load());
+    outcomes.clear();
+    for (Pending& p : group) {
+      const uint64_t seq_before = txn.next_seq();
+      txn.batch().SetSavePoint();
+      absl::Status s = p.job(txn);
+      if (s.ok()) {
+        s = ToStatus(txn.batch().PopSavePoint());
+      } else {
+        absl::Status undone = ToStatus(txn.batch().RollbackToSavePoint());
+        if (!undone.ok()) s = undone;
+        txn.set_next_seq(seq_before);
+      }
+      outcomes.push_back(std::move(s));
+    }
+    absl::Status committed;
+    if (txn.batch().GetWriteBatch()->Count() > 0) {
+      committed = ToStatus(db_->Write(write_options, txn.batch().GetWriteBatch()));
+    }
+    if (committed.ok()) {
+      next_seq_.store(txn.next_seq());
+    }
+    for (size_t i = 0; i < group.size(); ++i) {
+      group[i].done(outcomes[i].ok() ? committed : outcomes[i]);
+    }
+    group.clear();
+  }
+}
+
+absl::Status Store::Impl::CheckDerivedState() {
+  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+  struct Release {
+    rocksdb::DB* db;
+    const rocksdb::Snapshot* s;
+    ~Release() { db->ReleaseSnapshot(s); }
+  } release{db_, snapshot};
+
+  // Replay the log through the same projection the writer uses.
+  MapTxn expected;
+  absl::Status replay;
+  FL_RETURN_IF_ERROR(Scan(
+      Family::kEvents, "", "",
+      [&](absl::string_view key, absl::string_view value) {
+        v1::Event event;
+        uint64_t seq;
+        absl::string_view k = key;
+        if (!ConsumeUint64(k, seq) || !event.ParseFromArray(value.data(), value.size())) {
+          replay = absl::DataLossError(absl::StrCat("unreadable event ", seq));
+          return false;
+        }
+        if (seq != expected.next_seq() || event.seq() != seq) {
+          replay = absl::DataLossError(absl::StrCat(
+              "event log has a hole or a misplaced event at ", expected.next_seq()));
+          return false;
+        }
+        replay = expected.AppendEvent(event).status();
+        if (replay.ok()) replay = Project(event, expected);
+        return replay.ok();
+      },
+      snapshot));
+  FL_RETURN_IF_ERROR(replay);
+
+  for (Family family : {Family::kEvents, Family::kFindings, Family::kRegistry,
+                        Family::kFeeds}) {
+    const auto& want = expected.maps[family];
+    auto next = want.begin();
+    absl::Status diff;
+    FL_RETURN_IF_ERROR(Scan(
+        family, "", "",
+        [&](absl::string_view key, absl::string_view value) {
+          if (next == want.end() || next->first != key) {
+            diff = absl::DataLossError(absl::StrCat(
+                kFamilyNames[static_cast<int>(family)],
+                ": stored key not derived from the log: ", absl::CEscape(key)));
+            return false;
+          }
+          if (next->second != value) {
+            diff = absl::DataLossError(absl::StrCat(
+                kFamilyNames[static_cast<int>(family)],
+                ": stored value differs from the log's for key ",
+                absl::CEscape(key)));
+            return false;
+          }
+          ++next;
+          return true;
+        },
+        snapshot));
+    FL_RETURN_IF_ERROR(diff);
+    if (next != want.end()) {
+      return absl::DataLossError(absl::StrCat(
+          kFamilyNames[static_cast<int>(family)], ": missing key ",
+          absl::CEscape(next->first)));
+    }
+  }
+
+  // Exactly-once: each event from a mutation has that mutation's APPLIED
+  // result pointing back at it, within the high-water mark, and vice versa.
+  std::map<std::pair<std::string, uint64_t>, uint64_t> origins;
+  for (const auto& [key, value] : expected.maps[Family::kEvents]) {
+    v1::Event event;
+    event.ParseFromString(value);
+    if (!event.has_origin()) continue;
+    auto [it, fresh] = origins.emplace(
+        std::make_pair(event.origin().client_id(), event.origin().client_seq()),
+        event.seq());
+    if (!fresh) {
+      return absl::DataLossError(absl::StrCat(
+          "mutation ", event.origin().client_id(), "/",
+          event.origin().client_seq(), " applied twice: events ", it->second,
+          " and ", event.seq()));
+    }
+  }
+  std::map<std::string, uint64_t> marks;
+  absl::Status diff;
+  FL_RETURN_IF_ERROR(Scan(
+      Family::kClients, "", "",
+      [&](absl::string_view key, absl::string_view value) {
+        std::string client;
+        uint64_t seq;
+        absl::string_view k = key;
+        if (!ConsumeString(k, client)) {
+          diff = absl::DataLossError("unreadable client key");
+          return false;
+        }
+        if (k.empty()) {  // the high-water mark
+          absl::string_view v = value;
+          ConsumeUint64(v, marks[client]);
+          return true;
+        }
+        v1::MutationResult result;
+        if (!ConsumeUint64(k, seq) ||
+            !result.ParseFromArray(value.data(), value.size())) {
+          diff = absl::DataLossError("unreadable mutation result");
+          return false;
+        }
+        if (seq > marks[client]) {
+          diff = absl::DataLossError(absl::StrCat(
+              "result ", client, "/", seq, " is past the high-water mark"));
+          return false;
+        }
+        auto origin = origins.find({client, seq});
+        const bool applied = result.outcome() == v1::OUTCOME_APPLIED;
+        if (applied != (origin != origins.end()) ||
+            (applied && origin->second != result.event_seq())) {
+          diff = absl::DataLossError(absl::StrCat(
+              "result of mutation ", client, "/", seq,
+              " does not match the event log"));
+          return false;
+        }
+        if (applied) origins.erase(origin);
+        return true;
+      },
+      snapshot));
+  FL_RETURN_IF_ERROR(diff);
+  if (!origins.empty()) {
+    const auto& [origin, seq] = *origins.begin();
+    return absl::DataLossError(absl::StrCat("event ", seq, " from mutation ",
+                                            origin.first, "/", origin.second,
+                                            " has no stored result"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(
+    const StoreOptions& options) {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.db_write_buffer_size = options.memtable_bytes;
+  db_options.max_total_wal_size = options.max_wal_bytes;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 3;
+  db_options.avoid_flush_during_recovery = true;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const char* name : kFamilyNames) {
+    rocksdb::ColumnFamilyOptions cf;
+    cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    cf.write_buffer_size = options.memtable_bytes / 4;
+    families.emplace_back(name, cf);
+  }
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  FL_RETURN_IF_ERROR(
+      ToStatus(rocksdb::DB::Open(db_options, options.path, families, &handles, &db)));
+  auto impl = std::make_unique<Impl>(options, db, std::move(handles));
+  FL_RETURN_IF_ERROR(impl->Init());
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+void Store::Submit(Job job, Done done) {
+  impl_->Submit(std::move(job), std::move(done));
+}
+
+absl::Status Store::Run(Job job) {
+  absl::Notification finished;
+  absl::Status outcome;
+  Submit(std::move(job), [&](absl::Status s) {
+    outcome = std::move(s);
+    finished.Notify();
+  });
+  finished.WaitForNotification();
+  return outcome;
+}
+
+absl::StatusOr<std::optional<v1::Principal>> Store::GetPrincipal(
+    absl::string_view token_hash) {
+  return Decode<v1::Principal>(
+      impl_->Get(Family::kAuth, Tagged(kPrincipalTag, token_hash)),
+      "principal");
+}
+
+absl::StatusOr<std::vector<v1::Region>> Store::ListRegions() {
+  return impl_->ListTagged<v1::Region>(kRegionTag, "region");
+}
+
+absl::StatusOr<std::vector<v1::Unit>> Store::ListUnits(
+    absl::string_view region_id) {
+  FL_ASSIGN_OR_RETURN(std::vector<v1::Unit> units,
+                      impl_->ListTagged<v1::Unit>(kUnitTag, "unit"));
+  if (!region_id.empty()) {
+    units.erase(std::remove_if(units.begin(), units.end(),
+                               [&](const v1::Unit& u) {
+                                 return u.region_id() != region_id;
+                               }),
+                units.end());
+  }
+  return units;
+}
+
+absl::StatusOr<std::vector<v1::Category>> Store::ListCategories() {
+  return impl_->ListTagged<v1::Category>(kCategoryTag, "category");
+}
+
+absl::StatusOr<std::vector<v1::Event>> Store::ReadEvents(uint64_t from,
+                                                         size_t limit) {
+  std::vector<v1::Event> out;
+  bool ok = true;
+  if (limit == 0) return out;
+  FL_RETURN_IF_ERROR(impl_->Scan(
+      Family::kEvents, "", Uint64Key(from),
+      [&](absl::string_view, absl::string_view value) {
+        out.emplace_back();
+        ok = out.back().ParseFromArray(value.data(), value.size());
+        return ok && out.size() < limit;
+      }));
+  if (!ok) return absl::DataLossError("unreadable event");
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::Change>> Store::ReadFeed(
+    absl::string_view audience, uint64_t from, size_t limit) {
+  std::vector<v1::Change> out;
+  bool ok = true;
+  if (limit == 0) return out;
+  std::string prefix;
+  AppendString(prefix, audience);
+  FL_RETURN_IF_ERROR(impl_->Scan(
+      Family::kFeeds, prefix, FeedKey(audience, from),
+      [&](absl::string_view, absl::string_view value) {
+        out.emplace_back();
+        ok = out.back().ParseFromArray(value.data(), value.size());
+        return ok && out.size() < limit;
+      }));
+  if (!ok) return absl::DataLossError("unreadable feed entry");
+  return out;
+}
+
+uint64_t Store::NextSeq() { return impl_->next_seq_.load(); }
+
+std::string Store::DatasetId() { return impl_->dataset_; }
+
+absl::Status Store::CheckDerivedState() { return impl_->CheckDerivedState(); }
+
+}  // namespace fieldledger::storage

@@ -1,0 +1,111 @@
+// Store: a node's data in one embedded RocksDB, and its single writer.
+//
+//   FL_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
+//                       Store::Open({.path = "./data/db"}));
+//   store->Submit(
+//       [&](Txn& txn) { return ApplyPush(txn, caller, request, now, limits)
+//                           .status(); },
+//       [](absl::Status committed) { /* reply to the client */ });
+//
+// Writes go through Submit: one writer thread takes every job that queued up
+// while the previous group was being synced, runs them in order against one
+// pending batch (later jobs see earlier jobs' writes), writes the batch with
+// a WAL sync, and only then calls each job's `done`. A job that returns an
+// error leaves no trace in the batch. Group commit is what makes durable
+// writes fast: one fsync serves every request that arrived meanwhile.
+//
+// Reads see committed data only. All methods are thread-safe.
+#ifndef FIELDLEDGER_STORAGE_STORE_H_
+#define FIELDLEDGER_STORAGE_STORE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "core/txn.h"
+#include "fieldledger/v1/event.pb.h"
+#include "fieldledger/v1/records.pb.h"
+#include "fieldledger/v1/registry.pb.h"
+
+namespace fieldledger::storage {
+
+struct StoreOptions {
+  // Directory of the RocksDB; created when missing.
+  std::string path;
+  // Sync the WAL before a commit counts. Only benchmarks turn this off.
+  bool sync = true;
+  // Shared block cache for all column families.
+  size_t block_cache_bytes = 32 << 20;
+  // Memtables of all column families together.
+  size_t memtable_bytes = 64 << 20;
+  // WAL size after which the oldest memtables are flushed; bounds how much
+  // WAL a restart replays.
+  size_t max_wal_bytes = 64 << 20;
+  // Most jobs in one commit group.
+  size_t max_group_jobs = 2048;
+};
+
+class Store final : public FeedReader {
+ public:
+  // A change to apply in the writer; its error discards its writes.
+  using Job = std::function<absl::Status(Txn&)>;
+  // Called on the writer thread once the job is durable (OK), or with why
+  // not: the job's own error, or the commit's.
+  using Done = std::function<void(absl::Status)>;
+
+  // Opens or creates the store; a new one gets a random data-set id.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(
+      const StoreOptions& options);
+
+  // Finishes queued jobs, then closes the database.
+  ~Store() override;
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Queues `job`; `done` is always called exactly once, on the writer thread.
+  void Submit(Job job, Done done);
+  // Submit, then wait for the outcome. Not for gRPC threads.
+  absl::Status Run(Job job);
+
+  // The principal for a token's SHA-256; nullopt when unknown.
+  absl::StatusOr<std::optional<v1::Principal>> GetPrincipal(
+      absl::string_view token_hash);
+  // Ordered by id. ListUnits with a non-empty `region_id` returns only that
+  // region's units.
+  absl::StatusOr<std::vector<v1::Region>> ListRegions();
+  absl::StatusOr<std::vector<v1::Unit>> ListUnits(absl::string_view region_id);
+  absl::StatusOr<std::vector<v1::Category>> ListCategories();
+  // Up to `limit` events with seq >= `from`, in order.
+  absl::StatusOr<std::vector<v1::Event>> ReadEvents(uint64_t from,
+                                                    size_t limit);
+
+  // FeedReader.
+  absl::StatusOr<std::vector<v1::Change>> ReadFeed(absl::string_view audience,
+                                                   uint64_t from,
+                                                   size_t limit) override;
+  uint64_t NextSeq() override;
+  std::string DatasetId() override;
+
+  // Recomputes all derived state from the event log and compares it with
+  // what is stored: findings, registry, feeds, and that every stored result
+  // of an applied mutation names an event from that mutation. DATA_LOSS
+  // naming the first difference. Reads a consistent snapshot.
+  absl::Status CheckDerivedState();
+
+ private:
+  class Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fieldledger::storage
+
+#endif  // FIELDLEDGER_STORAGE_STORE_H_
