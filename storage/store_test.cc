@@ -1,0 +1,229 @@
+#include "storage/store.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "core/admin.h"
+#include "core/sync.h"
+#include "core/text.h"
+#include "gtest/gtest.h"
+#include "rocksdb/db.h"
+
+namespace fieldledger::storage {
+namespace {
+
+const absl::Time kNow = absl::FromUnixSeconds(1756800000);
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "store_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    Reopen();
+    ASSERT_TRUE(store_->Run([](Txn& txn) {
+      Limits limits;
+      v1::Region region;
+      region.set_id("sz");
+      region.set_name("深圳市");
+      v1::Unit unit;
+      unit.set_id("u1");
+      unit.set_name("粤海街道办");
+      unit.set_region_id("sz");
+      v1::Category category;
+      category.set_id("commuting");
+      category.set_name("走读");
+      if (auto s = CreateRegion(txn, "admin", region, kNow, limits); !s.ok())
+        return s.status();
+      if (auto s = CreateUnit(txn, "admin", unit, kNow, limits); !s.ok())
+        return s.status();
+      return CreateCategory(txn, "admin", category, kNow, limits).status();
+    }).ok());
+    alice_.set_role(v1::ROLE_INSPECTOR);
+    alice_.set_name("i-alice");
+    alice_.set_client_id("c-alice");
+  }
+
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Reopen() {
+    store_.reset();
+    auto opened = Store::Open({.path = dir_});
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    store_ = *std::move(opened);
+  }
+
+  static v1::Mutation Report(uint64_t seq, absl::string_view unit = "u1") {
+    v1::Mutation m;
+    m.set_client_id("c-alice");
+    m.set_client_seq(seq);
+    v1::Finding* f = m.mutable_report_finding()->mutable_finding();
+    f->set_id(NewUuidV7(kNow));
+    f->set_unit_id(std::string(unit));
+    f->set_category_id("commuting");
+    f->set_summary("窗口无人");
+    f->mutable_observed_at()->set_seconds(absl::ToUnixSeconds(kNow));
+    return m;
+  }
+
+  absl::StatusOr<v1::PushResponse> Push(std::vector<v1::Mutation> ms) {
+    v1::PushRequest request;
+    for (auto& m : ms) *request.add_mutations() = std::move(m);
+    v1::PushResponse reply;
+    absl::Status s = store_->Run([&](Txn& txn) {
+      auto r = ApplyPush(txn, alice_, request, kNow, Limits());
+      if (!r.ok()) return r.status();
+      reply = *std::move(r);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    return reply;
+  }
+
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+  v1::Principal alice_;
+};
+
+TEST_F(StoreTest, ReplayAfterReopenIsAcknowledgedNotReapplied) {
+  const v1::Mutation m1 = Report(1), m2 = Report(2);
+  auto first = Push({m1, m2});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->results(1).event_seq(), 4u);
+
+  Reopen();
+  EXPECT_EQ(store_->NextSeq(), 5u);
+  auto replay = Push({m1, m2, Report(3)});
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  EXPECT_EQ(replay->results(0).outcome(), v1::OUTCOME_ALREADY_APPLIED);
+  EXPECT_EQ(replay->results(1).outcome(), v1::OUTCOME_ALREADY_APPLIED);
+  EXPECT_EQ(replay->results(1).event_seq(), 4u);
+  EXPECT_EQ(replay->results(2).outcome(), v1::OUTCOME_APPLIED);
+  EXPECT_EQ(replay->results(2).event_seq(), 5u);
+  EXPECT_EQ(replay->high_water_mark(), 3u);
+  auto events = store_->ReadEvents(0, 100);
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->size(), 6u);
+  EXPECT_TRUE(store_->CheckDerivedState().ok());
+}
+
+TEST_F(StoreTest, RejectionAdvancesTheMarkDurably) {
+  ASSERT_TRUE(Push({Report(1, "nowhere")}).ok());
+  Reopen();
+  auto gap = Push({Report(3)});
+  EXPECT_EQ(gap.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(HighWaterMarkOf(gap.status()), 1u);
+  auto next = Push({Report(2)});
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->results(0).outcome(), v1::OUTCOME_APPLIED);
+  EXPECT_EQ(next->high_water_mark(), 2u);
+  EXPECT_TRUE(store_->CheckDerivedState().ok());
+}
+
+TEST_F(StoreTest, AFailedJobLeavesNoTraceInItsGroup) {
+  // Queue three jobs so that they are likely to share a commit group; the
+  // outcome must not depend on whether they do.
+  std::vector<absl::Status> outcomes(3);
+  absl::Notification all_done;
+  std::atomic<int> left{3};
+  auto done = [&](int i) {
+    return [&, i](absl::Status s) {
+      outcomes[i] = s;
+      if (--left == 0) all_done.Notify();
+    };
+  };
+  auto put_region = [](std::string id, bool then_fail) {
+    return [id, then_fail](Txn& txn) -> absl::Status {
+      v1::Region r;
+      r.set_id(id);
+      r.set_name(id);
+      auto seq = CreateRegion(txn, "admin", r, kNow, Limits());
+      if (!seq.ok()) return seq.status();
+      if (then_fail) return absl::InternalError("job failed after writing");
+      return absl::OkStatus();
+    };
+  };
+  store_->Submit(put_region("a", false), done(0));
+  store_->Submit(put_region("b", true), done(1));
+  store_->Submit(put_region("c", false), done(2));
+  all_done.WaitForNotification();
+  EXPECT_TRUE(outcomes[0].ok());
+  EXPECT_EQ(outcomes[1].code(), absl::StatusCode::kInternal);
+  EXPECT_TRUE(outcomes[2].ok());
+
+  auto regions = store_->ListRegions();
+  ASSERT_TRUE(regions.ok());
+  std::vector<std::string> ids;
+  for (const auto& r : *regions) ids.push_back(r.id());
+  EXPECT_EQ(ids, (std::vector<std::string>{"a", "c", "sz"}));
+  // Seqs stay dense: the failed job's seq went to the next job.
+  auto events = store_->ReadEvents(0, 100);
+  ASSERT_TRUE(events.ok());
+  for (size_t i = 0; i < events->size(); ++i) EXPECT_EQ((*events)[i].seq(), i);
+  EXPECT_TRUE(store_->CheckDerivedState().ok());
+}
+
+TEST_F(StoreTest, FeedPagesInSeqOrder) {
+  std::vector<v1::Mutation> ms;
+  for (uint64_t i = 1; i <= 10; ++i) ms.push_back(Report(i));
+  ASSERT_TRUE(Push(ms).ok());
+  auto page1 = store_->ReadFeed("inspector/i-alice", 0, 4);
+  ASSERT_TRUE(page1.ok());
+  ASSERT_EQ(page1->size(), 4u);
+  auto page2 = store_->ReadFeed("inspector/i-alice", page1->back().seq() + 1, 100);
+  ASSERT_TRUE(page2.ok());
+  EXPECT_EQ(page2->size(), 6u);
+  EXPECT_GT(page2->front().seq(), page1->back().seq());
+  auto registry = store_->ReadFeed("registry", 0, 100);
+  ASSERT_TRUE(registry.ok());
+  EXPECT_EQ(registry->size(), 3u);
+  EXPECT_TRUE(store_->ReadFeed("inspector/i-bob", 0, 100)->empty());
+}
+
+TEST_F(StoreTest, DatasetIdSurvivesReopen) {
+  const std::string id = store_->DatasetId();
+  EXPECT_EQ(id.size(), 32u);
+  Reopen();
+  EXPECT_EQ(store_->DatasetId(), id);
+}
+
+// CheckDerivedState must notice derived state that the log does not explain.
+TEST_F(StoreTest, CheckDerivedStateCatchesTampering) {
+  auto pushed = Push({Report(1), Report(2)});
+  ASSERT_TRUE(pushed.ok());
+  ASSERT_TRUE(store_->CheckDerivedState().ok());
+  store_.reset();
+
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, dir_, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open({}, dir_, families, &handles, &raw).ok());
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == "findings") {
+      std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator({}, handles[i]));
+      it->SeekToFirst();
+      ASSERT_TRUE(it->Valid());
+      ASSERT_TRUE(raw->Put({}, handles[i], it->key(), "tampered").ok());
+    }
+  }
+  for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
+  delete raw;
+
+  Reopen();
+  const absl::Status check = store_->CheckDerivedState();
+  EXPECT_EQ(check.code(), absl::StatusCode::kDataLoss) << check;
+}
+
+}  // namespace
+}  // namespace fieldledger::storage
