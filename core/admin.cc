@@ -100,7 +100,7 @@ absl::StatusOr<v1::EnrollResponse> Enroll(Txn& txn, absl::string_view code,
   v1::EnrollResponse reply;
   reply.set_token(RandomHex(32));
   reply.set_client_id(RandomHex(16));
-  reply.set_pseudonym(absl::StrCat("i-", RandomHex(6)));
+  reply.set_pseudonym(absl::StrCat("i-", RandomHex(8)));
   reply.set_role(stored->role());
   v1::Principal principal;
   principal.set_role(reply.role());
