@@ -1,0 +1,615 @@
+// fieldledger: the inspector's and the admin's command line. Findings are
+// recorded locally first and reach the server on `fieldledger sync`.
+// Run `fieldledger help` for the commands.
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "client/admin_client.h"
+#include "client/args.h"
+#include "client/field_client.h"
+#include "client/table.h"
+#include "core/status_macros.h"
+
+namespace fieldledger::client {
+namespace {
+
+constexpr char kDefaultServer[] = "127.0.0.1:50051";
+constexpr char kDefaultAdminTokenFile[] = "./data/admin.token";
+
+// A usage error (exit status 2 instead of 1) is an INVALID_ARGUMENT status
+// with this payload.
+constexpr char kUsagePayload[] = "fieldledger/usage";
+
+absl::Status UsageError(std::string message) {
+  absl::Status status = absl::InvalidArgumentError(std::move(message));
+  status.SetPayload(kUsagePayload, absl::Cord("1"));
+  return status;
+}
+
+bool IsUsageError(const absl::Status& status) {
+  return status.GetPayload(kUsagePayload).has_value();
+}
+
+using Handler = std::function<absl::Status(const ParsedArgs&)>;
+
+struct Command {
+  std::vector<std::string> words;   // e.g. {"admin", "region", "add"}
+  std::string positional;           // e.g. "CODE"; empty when none
+  std::vector<OptionSpec> options;  // besides the global ones
+  std::string help;
+  Handler run;
+};
+
+const std::vector<OptionSpec>& GlobalOptions() {
+  static const auto* specs = new std::vector<OptionSpec>{
+      {"home", OptionKind::kValue, false,
+       "the device's directory (default ~/.fieldledger)"},
+      {"help", OptionKind::kFlag, false, "show usage"},
+  };
+  return *specs;
+}
+
+std::string DefaultHome() {
+  const char* home = std::getenv("HOME");
+  return absl::StrCat(home != nullptr && *home != '\0' ? home : ".",
+                      "/.fieldledger");
+}
+
+std::string FormatLocal(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d %H:%M", t, absl::LocalTimeZone());
+}
+
+absl::Time FromProto(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+// The home-based client for the commands that need one.
+absl::StatusOr<std::unique_ptr<FieldClient>> OpenClient(const ParsedArgs& a) {
+  FieldClientOptions options;
+  options.home = a.GetOr("home", DefaultHome());
+  return FieldClient::Open(options);
+}
+
+absl::StatusOr<std::unique_ptr<AdminClient>> OpenAdmin(const ParsedArgs& a) {
+  const std::string path = a.GetOr("admin-token-file", kDefaultAdminTokenFile);
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("cannot read the admin token file ",
+                                            path, " (use --admin-token-file)"));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string token(absl::StripAsciiWhitespace(text.str()));
+  if (token.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the admin token file ", path, " is empty"));
+  }
+  return AdminClient::Connect(a.GetOr("server", kDefaultServer),
+                              std::move(token));
+}
+
+// Reads the finding options shared by `finding add` and `finding amend`.
+absl::StatusOr<FindingInput> ReadFindingInput(const ParsedArgs& a) {
+  FindingInput in;
+  in.unit_id = a.Get("unit");
+  in.category_id = a.Get("category");
+  in.summary = a.Get("summary");
+  in.detail = a.Get("detail");
+  if (auto text = a.Get("observed-at")) {
+    absl::Time t;
+    std::string err;
+    if (!absl::ParseTime(absl::RFC3339_full, *text, &t, &err)) {
+      return UsageError(
+          absl::StrCat("--observed-at: not an RFC 3339 time (e.g. "
+                       "2024-09-02T08:30:00+08:00): ",
+                       *text));
+    }
+    in.observed_at = t;
+  }
+  if (a.Has("lat") != a.Has("lon")) {
+    return UsageError("--lat and --lon go together");
+  }
+  if (a.Has("lat")) {
+    double lat = 0, lon = 0;
+    if (!absl::SimpleAtod(*a.Get("lat"), &lat) ||
+        !absl::SimpleAtod(*a.Get("lon"), &lon)) {
+      return UsageError("--lat and --lon must be numbers (degrees)");
+    }
+    in.location = std::make_pair(lat, lon);
+  }
+  if (auto text = a.Get("severity")) {
+    in.severity = ParseSeverity(*text);
+    if (!in.severity) {
+      return UsageError(
+          absl::StrCat("--severity: must be low, medium or high, got ", *text));
+    }
+  }
+  return in;
+}
+
+std::string SyncCell(const FindingView& v) {
+  if (v.sync_state != SyncState::kRejected) {
+    return v.withdrawn_here && v.sync_state == SyncState::kPending
+               ? "pending (withdraw)"
+               : SyncStateName(v.sync_state);
+  }
+  std::string reason =
+      v.rejection.field().empty()
+          ? v.rejection.message()
+          : absl::StrCat(v.rejection.field(), ": ", v.rejection.message());
+  return absl::StrCat("rejected (", v.rejected_action, "): ", reason);
+}
+
+// --- Commands -----------------------------------------------------------
+
+absl::Status RunEnroll(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(auto client, OpenClient(a));
+  FL_ASSIGN_OR_RETURN(storage::Credential c,
+                      client->Enroll(a.GetOr("server", kDefaultServer),
+                                     a.positionals[0], a.Has("force")));
+  std::cout << "enrolled as " << c.pseudonym << " at " << c.server
+            << " (client " << c.client_id << ")\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunFindingAdd(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(FindingInput input, ReadFindingInput(a));
+  FL_ASSIGN_OR_RETURN(auto client, OpenClient(a));
+  FL_ASSIGN_OR_RETURN(std::string id, client->AddFinding(input, absl::Now()));
+  std::cout << id << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunFindingAmend(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(FindingInput input, ReadFindingInput(a));
+  FL_ASSIGN_OR_RETURN(auto client, OpenClient(a));
+  FL_ASSIGN_OR_RETURN(
+      uint64_t seq, client->AmendFinding(a.positionals[0], input, absl::Now()));
+  std::cout << "amendment of " << a.positionals[0] << " recorded (#" << seq
+            << ", pending sync)\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunFindingWithdraw(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(auto client, OpenClient(a));
+  FL_ASSIGN_OR_RETURN(
+      uint64_t seq,
+      client->WithdrawFinding(a.positionals[0], a.GetOr("reason", "")));
+  std::cout << "withdrawal of " << a.positionals[0] << " recorded (#" << seq
+            << ", pending sync)\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunSync(const ParsedArgs& a) {
+  SyncOptions options;
+  if (auto text = a.Get("batch-size")) {
+    if (!absl::SimpleAtoi(*text, &options.batch_size) ||
+        options.batch_size == 0 || options.batch_size > kMaxPushBatch) {
+      return UsageError(absl::StrCat("--batch-size: must be 1 to ",
+                                     kMaxPushBatch, ", got ", *text));
+    }
+  }
+  FL_ASSIGN_OR_RETURN(auto client, OpenClient(a));
+  absl::StatusOr<SyncReport> report =
+      client->Sync(options, a.GetOr("server", ""));
+  if (!report.ok()) {
+    return absl::Status(
+        report.status().code(),
+        absl::StrCat(report.status().message(),
+                     " (recorded findings stay on this device; sync again "
+                     "later)"));
+  }
+  const PushReport& push = report->push;
+  std::cout << "pushed " << push.pushed << " mutation"
+            << (push.pushed == 1 ? "" : "s") << ": " << push.accepted
+            << " accepted, " << push.rejected << " rejected\n";
+  if (push.resent_from != 0) {
+    std::cout << "  the server knew less than this device (restored from a "
+                 "backup?): resent from #"
+              << push.resent_from << "\n";
+  }
+  if (push.rebased_to != 0) {
+    std::cout << "  the server knew more than this device: unsettled "
+                 "mutations renumbered after #"
+              << push.rebased_to << "\n";
+  }
+  for (const RejectedMutation& r : push.rejections) {
+    std::cout << "  rejected #" << r.client_seq << " " << r.action << " "
+              << r.finding_id << ": "
+              << (r.rejection.field().empty() ? "" : r.rejection.field() + ": ")
+              << r.rejection.message() << "\n";
+  }
+  std::cout << "pulled " << report->pull.changes << " change"
+            << (report->pull.changes == 1 ? "" : "s")
+            << (report->pull.reset
+                    ? " (the server reset the cursor: pulled data reloaded)"
+                    : "")
+            << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunFindings(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(auto client, OpenClient(a));
+  FL_ASSIGN_OR_RETURN(std::vector<FindingView> views, client->Findings());
+  if (views.empty()) {
+    std::cout << "no findings on this device\n";
+    return absl::OkStatus();
+  }
+  Table table({"ID", "OBSERVED", "UNIT", "CATEGORY", "SEVERITY", "SUMMARY",
+               "SYNC", "SERVER"});
+  table.SetMaxWidth(5, 40);
+  table.SetMaxWidth(6, 70);
+  for (const FindingView& v : views) {
+    const v1::Finding& f = v.finding;
+    table.AddRow(
+        {f.id(),
+         f.has_observed_at() ? FormatLocal(FromProto(f.observed_at())) : "",
+         f.unit_id(), f.category_id(), SeverityName(f.severity()), f.summary(),
+         SyncCell(v), FindingStatusName(v.server_status)});
+  }
+  std::cout << table.Render();
+  return absl::OkStatus();
+}
+
+void PrintRegions(const std::vector<v1::Region>& regions) {
+  Table table({"ID", "NAME", "PARENT"});
+  for (const v1::Region& r : regions) {
+    table.AddRow({r.id(), r.name(), r.parent_id()});
+  }
+  std::cout << table.Render();
+}
+
+void PrintUnits(const std::vector<v1::Unit>& units) {
+  Table table({"ID", "NAME", "REGION"});
+  for (const v1::Unit& u : units)
+    table.AddRow({u.id(), u.name(), u.region_id()});
+  std::cout << table.Render();
+}
+
+void PrintCategories(const std::vector<v1::Category>& categories) {
+  Table table({"ID", "NAME", "DESCRIPTION"});
+  table.SetMaxWidth(2, 60);
+  for (const v1::Category& c : categories) {
+    table.AddRow({c.id(), c.name(), c.description()});
+  }
+  std::cout << table.Render();
+}
+
+absl::Status RunRegistry(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(auto client, OpenClient(a));
+  FL_ASSIGN_OR_RETURN(const bool pulled, client->outbox().HasPulled());
+  if (!pulled) {
+    std::cout << "nothing pulled yet: run `fieldledger sync`\n";
+    return absl::OkStatus();
+  }
+  FL_ASSIGN_OR_RETURN(storage::PulledRegistry r, client->Registry());
+  std::cout << "regions (" << r.regions.size() << ")\n";
+  PrintRegions(r.regions);
+  std::cout << "\nunits (" << r.units.size() << ")\n";
+  PrintUnits(r.units);
+  std::cout << "\ncategories (" << r.categories.size() << ")\n";
+  PrintCategories(r.categories);
+  return absl::OkStatus();
+}
+
+absl::Status Created(absl::string_view what, const std::string& id,
+                     absl::StatusOr<uint64_t> seq) {
+  FL_RETURN_IF_ERROR(seq.status());
+  std::cout << "created " << what << " " << id << " (event " << *seq << ")\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunRegionAdd(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(auto admin, OpenAdmin(a));
+  v1::Region r;
+  r.set_id(*a.Get("id"));
+  r.set_name(*a.Get("name"));
+  r.set_parent_id(a.GetOr("parent", ""));
+  return Created("region", r.id(), admin->CreateRegion(r));
+}
+
+absl::Status RunRegionList(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(auto admin, OpenAdmin(a));
+  FL_ASSIGN_OR_RETURN(std::vector<v1::Region> regions, admin->ListRegions());
+  PrintRegions(regions);
+  return absl::OkStatus();
+}
+
+absl::Status RunUnitAdd(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(auto admin, OpenAdmin(a));
+  v1::Unit u;
+  u.set_id(*a.Get("id"));
+  u.set_name(*a.Get("name"));
+  u.set_region_id(*a.Get("region"));
+  return Created("unit", u.id(), admin->CreateUnit(u));
+}
+
+absl::Status RunUnitList(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(auto admin, OpenAdmin(a));
+  FL_ASSIGN_OR_RETURN(std::vector<v1::Unit> units,
+                      admin->ListUnits(a.GetOr("region", "")));
+  PrintUnits(units);
+  return absl::OkStatus();
+}
+
+absl::Status RunCategoryAdd(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(auto admin, OpenAdmin(a));
+  v1::Category c;
+  c.set_id(*a.Get("id"));
+  c.set_name(*a.Get("name"));
+  c.set_description(a.GetOr("description", ""));
+  return Created("category", c.id(), admin->CreateCategory(c));
+}
+
+absl::Status RunCategoryList(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(auto admin, OpenAdmin(a));
+  FL_ASSIGN_OR_RETURN(std::vector<v1::Category> categories,
+                      admin->ListCategories());
+  PrintCategories(categories);
+  return absl::OkStatus();
+}
+
+absl::Status RunEnrollCode(const ParsedArgs& a) {
+  const std::string role = *a.Get("role");
+  if (role != "inspector") {
+    return UsageError(absl::StrCat("--role: must be inspector, got ", role));
+  }
+  uint32_t ttl = 0;
+  if (auto text = a.Get("ttl"); text && !absl::SimpleAtoi(*text, &ttl)) {
+    return UsageError(
+        absl::StrCat("--ttl: must be a number of seconds, got ", *text));
+  }
+  FL_ASSIGN_OR_RETURN(auto admin, OpenAdmin(a));
+  FL_ASSIGN_OR_RETURN(v1::CreateEnrollmentCodeResponse reply,
+                      admin->CreateEnrollmentCode(v1::ROLE_INSPECTOR, ttl));
+  std::cout << reply.code() << "\n";
+  std::cerr << "one-time code for an inspector; expires "
+            << FormatLocal(FromProto(reply.expires_at())) << "\n";
+  return absl::OkStatus();
+}
+
+// --- Table of commands and usage ----------------------------------------
+
+std::vector<OptionSpec> FindingOptions(bool adding) {
+  return {
+      {"unit", OptionKind::kValue, adding, "the inspected unit's id"},
+      {"category", OptionKind::kValue, adding, "the problem category's id"},
+      {"summary", OptionKind::kValue, adding, "one line, up to 200 characters"},
+      {"detail", OptionKind::kValue, false, "free text"},
+      {"lat", OptionKind::kValue, false, "latitude, degrees (with --lon)"},
+      {"lon", OptionKind::kValue, false, "longitude, degrees (with --lat)"},
+      {"observed-at", OptionKind::kValue, false,
+       adding ? "RFC 3339 time; default now" : "RFC 3339 time"},
+      {"severity", OptionKind::kValue, false, "low, medium or high"},
+  };
+}
+
+std::vector<OptionSpec> AdminOptions(std::vector<OptionSpec> own) {
+  own.push_back({"server", OptionKind::kValue, false,
+                 absl::StrCat("host:port (default ", kDefaultServer, ")")});
+  own.push_back({"admin-token-file", OptionKind::kValue, false,
+                 absl::StrCat("default ", kDefaultAdminTokenFile)});
+  return own;
+}
+
+const std::vector<Command>& Commands() {
+  static const auto* commands = new std::vector<Command>{
+      {{"enroll"},
+       "CODE",
+       {{"server", OptionKind::kValue, false,
+         absl::StrCat("host:port (default ", kDefaultServer, ")")},
+        {"force", OptionKind::kFlag, false, "replace an existing credential"}},
+       "trade a one-time code for this device's credential",
+       RunEnroll},
+      {{"finding", "add"},
+       "",
+       FindingOptions(true),
+       "record a finding (works offline); prints its id",
+       RunFindingAdd},
+      {{"finding", "amend"},
+       "ID",
+       FindingOptions(false),
+       "record new content for one of your findings",
+       RunFindingAmend},
+      {{"finding", "withdraw"},
+       "ID",
+       {{"reason", OptionKind::kValue, false, "why, up to 2000 characters"}},
+       "record the withdrawal of one of your findings",
+       RunFindingWithdraw},
+      {{"sync"},
+       "",
+       {{"server", OptionKind::kValue, false,
+         "host:port (default: where you enrolled)"},
+        {"batch-size", OptionKind::kValue, false,
+         "mutations per Push, 1-500 (default 100)"}},
+       "push recorded findings, pull the registry and their status",
+       RunSync},
+      {{"findings"}, "", {}, "list this device's findings", RunFindings},
+      {{"registry"},
+       "",
+       {},
+       "show the pulled regions, units, categories",
+       RunRegistry},
+      {{"admin", "region", "add"},
+       "",
+       AdminOptions(
+           {{"id", OptionKind::kValue, true, "e.g. 440305"},
+            {"name", OptionKind::kValue, true, "display name"},
+            {"parent", OptionKind::kValue, false, "parent region id"}}),
+       "add a region",
+       RunRegionAdd},
+      {{"admin", "region", "list"},
+       "",
+       AdminOptions({}),
+       "list regions",
+       RunRegionList},
+      {{"admin", "unit", "add"},
+       "",
+       AdminOptions({{"id", OptionKind::kValue, true, "unit id"},
+                     {"name", OptionKind::kValue, true, "display name"},
+                     {"region", OptionKind::kValue, true, "its region's id"}}),
+       "add a unit",
+       RunUnitAdd},
+      {{"admin", "unit", "list"},
+       "",
+       AdminOptions({{"region", OptionKind::kValue, false,
+                      "only units directly in this region"}}),
+       "list units",
+       RunUnitList},
+      {{"admin", "category", "add"},
+       "",
+       AdminOptions({{"id", OptionKind::kValue, true, "e.g. commuting"},
+                     {"name", OptionKind::kValue, true, "display name"},
+                     {"description", OptionKind::kValue, false,
+                      "what counts as this problem"}}),
+       "add a category",
+       RunCategoryAdd},
+      {{"admin", "category", "list"},
+       "",
+       AdminOptions({}),
+       "list categories",
+       RunCategoryList},
+      {{"admin", "enroll-code"},
+       "",
+       AdminOptions({{"role", OptionKind::kValue, true, "inspector"},
+                     {"ttl", OptionKind::kValue, false,
+                      "seconds the code stays valid (default 7 days)"}}),
+       "issue a one-time enrollment code; prints it",
+       RunEnrollCode},
+  };
+  return *commands;
+}
+
+std::string Usage() {
+  std::string out =
+      "usage: fieldledger [--home DIR] COMMAND [options]\n\n"
+      "Findings are recorded on this device first and reach the server on\n"
+      "`fieldledger sync`. Options take `--name value` or `--name=value`.\n\n"
+      "commands:\n";
+  for (const Command& c : Commands()) {
+    std::string line = absl::StrJoin(c.words, " ");
+    if (!c.positional.empty()) absl::StrAppend(&line, " ", c.positional);
+    absl::StrAppend(&out, "  ", line,
+                    std::string(line.size() < 28 ? 28 - line.size() : 1, ' '),
+                    c.help, "\n");
+    for (const OptionSpec& o : c.options) {
+      std::string name =
+          absl::StrCat("--", o.name, o.kind == OptionKind::kValue ? " X" : "");
+      absl::StrAppend(&out, "      ", name,
+                      std::string(name.size() < 24 ? 24 - name.size() : 1, ' '),
+                      o.required ? "(required) " : "", o.help, "\n");
+    }
+  }
+  absl::StrAppend(&out,
+                  "  help                        show this\n\n"
+                  "global options:\n"
+                  "      --home DIR              the device's directory "
+                  "(default ~/.fieldledger)\n\n"
+                  "Times are shown in local time and sent in UTC. Exit status: "
+                  "0 ok, 1 failure, 2 usage.\n");
+  return out;
+}
+
+int Fail(int code, absl::string_view message) {
+  std::cerr << "fieldledger: " << message << "\n";
+  return code;
+}
+
+int Main(std::vector<std::string> args) {
+  // Global options before the command words.
+  std::vector<std::string> globals;
+  size_t i = 0;
+  while (i < args.size() && absl::StartsWith(args[i], "-")) {
+    globals.push_back(args[i]);
+    if (args[i] == "--home" && i + 1 < args.size())
+      globals.push_back(args[++i]);
+    ++i;
+  }
+  absl::StatusOr<ParsedArgs> global = ParseArgs(globals, GlobalOptions());
+  if (!global.ok()) return Fail(2, global.status().message());
+  if (i == args.size() || args[i] == "help") {
+    if (i == args.size() && !global->Has("help")) {
+      std::cerr << Usage();
+      return 2;
+    }
+    std::cout << Usage();
+    return 0;
+  }
+
+  // The longest command whose words start the rest.
+  const Command* command = nullptr;
+  for (const Command& c : Commands()) {
+    if (i + c.words.size() > args.size()) continue;
+    bool match = true;
+    for (size_t w = 0; w < c.words.size(); ++w) {
+      match = match && args[i + w] == c.words[w];
+    }
+    if (match &&
+        (command == nullptr || c.words.size() > command->words.size())) {
+      command = &c;
+    }
+  }
+  if (command == nullptr) {
+    std::string words;
+    for (size_t w = i; w < args.size() && !absl::StartsWith(args[w], "-");
+         ++w) {
+      absl::StrAppend(&words, words.empty() ? "" : " ", args[w]);
+    }
+    return Fail(2, absl::StrCat("unknown command \"", words,
+                                "\" (see `fieldledger help`)"));
+  }
+  const std::string name = absl::StrJoin(command->words, " ");
+  std::vector<OptionSpec> specs = command->options;
+  specs.insert(specs.end(), GlobalOptions().begin(), GlobalOptions().end());
+  std::vector<std::string> rest(args.begin() + i + command->words.size(),
+                                args.end());
+  absl::StatusOr<ParsedArgs> parsed = ParseArgs(rest, specs);
+  if (!parsed.ok()) {
+    return Fail(2, absl::StrCat(name, ": ", parsed.status().message()));
+  }
+  for (const auto& [key, value] : global->options) {
+    parsed->options.emplace(key, value);  // Options after the command win.
+  }
+  if (parsed->Has("help")) {
+    std::cout << Usage();
+    return 0;
+  }
+  const size_t want = command->positional.empty() ? 0 : 1;
+  if (parsed->positionals.size() != want) {
+    if (want == 1 && parsed->positionals.empty()) {
+      return Fail(2, absl::StrCat(name, ": missing ", command->positional));
+    }
+    return Fail(2, absl::StrCat(name, ": unexpected argument \"",
+                                parsed->positionals[want], "\""));
+  }
+  const absl::Status status = command->run(*parsed);
+  if (IsUsageError(status)) {
+    return Fail(2, absl::StrCat(name, ": ", status.message()));
+  }
+  if (!status.ok()) return Fail(1, status.message());
+  return 0;
+}
+
+}  // namespace
+}  // namespace fieldledger::client
+
+int main(int argc, char** argv) {
+  return fieldledger::client::Main(
+      std::vector<std::string>(argv + 1, argv + argc));
+}
