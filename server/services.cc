@@ -19,16 +19,15 @@ namespace {
 constexpr absl::string_view kBearer = "Bearer ";
 constexpr char kHighWaterMarkKey[] = "fieldledger-high-water-mark";
 
-// Finishes `context`'s reactor with `status`. Failures of the node itself
+// Finishes `reactor` with `status`. Failures of the node itself
 // are written to stderr for the operator; nothing about the caller is.
-grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
+grpc::ServerUnaryReactor* Finish(grpc::ServerUnaryReactor* reactor,
                                  absl::string_view rpc,
                                  const absl::Status& status) {
   if (status.code() == absl::StatusCode::kInternal ||
       status.code() == absl::StatusCode::kDataLoss) {
     std::cerr << "fieldledgerd: " << rpc << ": " << status << std::endl;
   }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpc(status));
   return reactor;
 }
@@ -40,10 +39,11 @@ grpc::ServerUnaryReactor* Read(storage::Store& store,
                                grpc::CallbackServerContext* context,
                                absl::string_view rpc,
                                std::initializer_list<v1::Role> roles, Fn fn) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<v1::Principal> caller =
       Authenticate(store, *context, rpc, roles);
-  if (!caller.ok()) return Finish(context, rpc, caller.status());
-  return Finish(context, rpc, fn(*caller));
+  if (!caller.ok()) return Finish(reactor, rpc, caller.status());
+  return Finish(reactor, rpc, fn(*caller));
 }
 
 // Submits `fn(txn, caller)` to the writer for a caller with one of `roles`
@@ -53,24 +53,26 @@ grpc::ServerUnaryReactor* Write(storage::Store& store,
                                 grpc::CallbackServerContext* context,
                                 absl::string_view rpc,
                                 std::initializer_list<v1::Role> roles, Fn fn) {
+  // Taken here, on the handler's thread: the writer thread finishes it.
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   v1::Principal caller;
   if (roles.size() > 0) {
     absl::StatusOr<v1::Principal> found =
         Authenticate(store, *context, rpc, roles);
-    if (!found.ok()) return Finish(context, rpc, found.status());
+    if (!found.ok()) return Finish(reactor, rpc, found.status());
     caller = *std::move(found);
   }
   store.Submit(
       [fn = std::move(fn), caller = std::move(caller)](Txn& txn) {
         return fn(txn, caller);
       },
-      [context, rpc](absl::Status committed) {
+      [context, reactor, rpc](absl::Status committed) {
         if (const auto mark = HighWaterMarkOf(committed)) {
           context->AddTrailingMetadata(kHighWaterMarkKey, absl::StrCat(*mark));
         }
-        Finish(context, rpc, committed);
+        Finish(reactor, rpc, committed);
       });
-  return context->DefaultReactor();
+  return reactor;
 }
 
 // Stores `*result` in `*out` when OK.
