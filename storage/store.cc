@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -20,7 +21,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
-#include "rocksdb/utilities/write_batch_with_index.h"
+#include "rocksdb/write_batch.h"
 #include "storage/key_codec.h"
 #include "storage/rocks_status.h"
 
@@ -193,37 +194,96 @@ class KvTxn : public Txn {
   uint64_t next_seq_;
 };
 
-// The writer's pending batch; reads see its writes, then the database.
+// The writer's pending batch. Reads see the batch's own writes (kept in a
+// hash map beside it, which is far cheaper than a WriteBatchWithIndex's
+// skip list), then the database. Registry items never change once created,
+// so committed ones are served from `registry_cache`, which the writer owns.
 class BatchTxn final : public KvTxn {
  public:
-  BatchTxn(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs,
-           uint64_t next_seq)
-      : KvTxn(next_seq),
-        db_(db),
-        cfs_(cfs),
-        batch_(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true) {}
+  using RegistryCache = absl::flat_hash_map<std::string, std::string>;
 
-  rocksdb::WriteBatchWithIndex& batch() { return batch_; }
+  BatchTxn(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs,
+           RegistryCache& registry_cache)
+      : KvTxn(0), db_(db), cfs_(cfs), registry_cache_(registry_cache) {}
+
+  // Empties the batch for the next group, starting at `next_seq`.
+  void Reset(uint64_t next_seq) {
+    batch_.Clear();
+    for (auto& written : written_) written.clear();
+    undo_.clear();
+    set_next_seq(next_seq);
+  }
+
+  // A job's writes can be undone until the next SetSavePoint.
+  void SetSavePoint() {
+    batch_.SetSavePoint();
+    undo_.clear();
+    savepoint_seq_ = next_seq();
+  }
+  absl::Status RollbackToSavePoint() {
+    for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
+      auto& written = written_[static_cast<int>(it->family)];
+      if (it->previous) {
+        written[it->key] = *it->previous;
+      } else {
+        written.erase(it->key);
+      }
+    }
+    undo_.clear();
+    set_next_seq(savepoint_seq_);
+    return ToStatus(batch_.RollbackToSavePoint());
+  }
+  absl::Status PopSavePoint() { return ToStatus(batch_.PopSavePoint()); }
+
+  rocksdb::WriteBatch& batch() { return batch_; }
 
  protected:
   absl::StatusOr<std::optional<std::string>> Get(
       Family family, absl::string_view key) override {
+    const auto& written = written_[static_cast<int>(family)];
+    if (auto it = written.find(key); it != written.end()) return it->second;
+    const bool registry = family == Family::kRegistry;
+    if (registry) {
+      if (auto it = registry_cache_.find(key); it != registry_cache_.end()) {
+        return it->second;
+      }
+    }
     std::string value;
-    const rocksdb::Status s = batch_.GetFromBatchAndDB(
-        db_, rocksdb::ReadOptions(), cf(family), ToSlice(key), &value);
+    const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(family),
+                                       ToSlice(key), &value);
     if (s.IsNotFound()) return std::nullopt;
     FL_RETURN_IF_ERROR(ToStatus(s));
+    if (registry) registry_cache_.emplace(key, value);
     return value;
   }
   absl::Status Put(Family family, absl::string_view key,
                    absl::string_view value) override {
+    Remember(family, key);
+    written_[static_cast<int>(family)][key] = std::string(value);
     return ToStatus(batch_.Put(cf(family), ToSlice(key), ToSlice(value)));
   }
   absl::Status Delete(Family family, absl::string_view key) override {
+    Remember(family, key);
+    written_[static_cast<int>(family)][key] = std::nullopt;
     return ToStatus(batch_.Delete(cf(family), ToSlice(key)));
   }
 
  private:
+  struct Undo {
+    Family family;
+    std::string key;
+    // What the overlay held before; nullopt: the key was not in it.
+    std::optional<std::optional<std::string>> previous;
+  };
+
+  void Remember(Family family, absl::string_view key) {
+    const auto& written = written_[static_cast<int>(family)];
+    auto it = written.find(key);
+    undo_.push_back({family, std::string(key),
+                     it == written.end()
+                         ? std::nullopt
+                         : std::optional<std::optional<std::string>>(it->second)});
+  }
   static rocksdb::Slice ToSlice(absl::string_view s) {
     return rocksdb::Slice(s.data(), s.size());
   }
@@ -233,7 +293,13 @@ class BatchTxn final : public KvTxn {
 
   rocksdb::DB* db_;
   const std::vector<rocksdb::ColumnFamilyHandle*>& cfs_;
-  rocksdb::WriteBatchWithIndex batch_;
+  RegistryCache& registry_cache_;
+  rocksdb::WriteBatch batch_;
+  // Per family: what this batch wrote; nullopt for a delete.
+  absl::flat_hash_map<std::string, std::optional<std::string>>
+      written_[kFamilyCount];
+  std::vector<Undo> undo_;
+  uint64_t savepoint_seq_ = 0;
 };
 
 // The families as plain maps: what a recomputation from the log produces.
@@ -393,6 +459,8 @@ void Store::Impl::WriterLoop() {
   write_options.sync = options_.sync;
   std::vector<Pending> group;
   std::vector<absl::Status> outcomes;
+  BatchTxn::RegistryCache registry_cache;
+  BatchTxn txn(db_, cfs_, registry_cache);
   for (;;) {
     {
       absl::MutexLock lock(&mu_);
@@ -407,24 +475,22 @@ void Store::Impl::WriterLoop() {
         queue_.pop_front();
       }
     }
-    BatchTxn txn(db_, cfs_, next_seq_.load());
+    txn.Reset(next_seq_.load());
     outcomes.clear();
     for (Pending& p : group) {
-      const uint64_t seq_before = txn.next_seq();
-      txn.batch().SetSavePoint();
+      txn.SetSavePoint();
       absl::Status s = p.job(txn);
       if (s.ok()) {
-        s = ToStatus(txn.batch().PopSavePoint());
+        s = txn.PopSavePoint();
       } else {
-        absl::Status undone = ToStatus(txn.batch().RollbackToSavePoint());
+        absl::Status undone = txn.RollbackToSavePoint();
         if (!undone.ok()) s = undone;
-        txn.set_next_seq(seq_before);
       }
       outcomes.push_back(std::move(s));
     }
     absl::Status committed;
-    if (txn.batch().GetWriteBatch()->Count() > 0) {
-      committed = ToStatus(db_->Write(write_options, txn.batch().GetWriteBatch()));
+    if (txn.batch().Count() > 0) {
+      committed = ToStatus(db_->Write(write_options, &txn.batch()));
     }
     if (committed.ok()) {
       next_seq_.store(txn.next_seq());
@@ -592,6 +658,15 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     rocksdb::ColumnFamilyOptions cf;
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     cf.write_buffer_size = options.memtable_bytes / 4;
+    // Most lookups on the write path miss (a new finding's id): a memtable
+    // bloom filter answers them without walking the skip list.
+    cf.memtable_whole_key_filtering = true;
+    cf.memtable_prefix_bloom_size_ratio = 0.05;
+    // Young levels are rewritten soon: compressing them costs CPU the
+    // writer needs. Older levels hold most of the data.
+    cf.compression_per_level = {rocksdb::kNoCompression,
+                                rocksdb::kNoCompression};
+    cf.compression_per_level.resize(cf.num_levels, rocksdb::kLZ4Compression);
     families.emplace_back(name, cf);
   }
   rocksdb::DB* db = nullptr;
