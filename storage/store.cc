@@ -348,6 +348,11 @@ class Store::Impl {
       stopping_ = true;
     }
     if (writer_.joinable()) writer_.join();
+    {
+      absl::MutexLock lock(&sync_mu_);
+      writer_done_ = true;
+    }
+    if (syncer_.joinable()) syncer_.join();
     for (auto* cf : cfs_) db_->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
     delete db_;
   }
@@ -375,8 +380,10 @@ class Store::Impl {
       if (!ConsumeUint64(key, next)) return absl::DataLossError("bad event key");
       ++next;
     }
-    next_seq_.store(next);
+    written_next_seq_ = next;
+    durable_next_seq_.store(next);
     writer_ = std::thread([this] { WriterLoop(); });
+    syncer_ = std::thread([this] { SyncerLoop(); });
     return absl::OkStatus();
   }
 
@@ -443,25 +450,50 @@ class Store::Impl {
   rocksdb::DB* const db_;
   const std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   std::string dataset_;
-  std::atomic<uint64_t> next_seq_{0};
+  // Seq of the next event; every event below it is durable. Readers serve
+  // nothing at or past it, so nobody sees what a crash could still undo.
+  std::atomic<uint64_t> durable_next_seq_{0};
 
  private:
+  // A group written to RocksDB (and so to the WAL in the OS), waiting for
+  // the WAL sync that makes it durable.
+  struct Written {
+    std::vector<Pending> group;
+    std::vector<absl::Status> outcomes;
+    uint64_t next_seq;
+  };
+
+  // Applies groups of jobs and writes each without syncing.
   void WriterLoop();
+  // Syncs the WAL for every group written meanwhile, then completes them.
+  void SyncerLoop();
 
   absl::Mutex mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread writer_;
+  uint64_t written_next_seq_ = 0;  // the writer's own
+
+  absl::Mutex sync_mu_;
+  std::deque<Written> unsynced_ ABSL_GUARDED_BY(sync_mu_);
+  bool writer_done_ ABSL_GUARDED_BY(sync_mu_) = false;
+  std::thread syncer_;
 };
 
+// The write path is a two-stage pipeline. The writer applies a group and
+// writes it to RocksDB without a sync, which appends it to the WAL in the
+// OS and makes it readable for the next group; the syncer meanwhile syncs
+// the WAL once for every group written so far and only then completes them.
+// The fsync of one group thus overlaps the work on the next. A group whose
+// jobs wrote nothing waits for the sync too: its answers may rest on
+// earlier writes that are not durable yet.
 void Store::Impl::WriterLoop() {
   rocksdb::WriteOptions write_options;
-  write_options.sync = options_.sync;
-  std::vector<Pending> group;
-  std::vector<absl::Status> outcomes;
+  write_options.sync = false;
   BatchTxn::RegistryCache registry_cache;
   BatchTxn txn(db_, cfs_, registry_cache);
   for (;;) {
+    Written written;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
@@ -470,14 +502,13 @@ void Store::Impl::WriterLoop() {
           },
           this));
       if (queue_.empty()) return;  // stopping, and nothing left to do
-      while (!queue_.empty() && group.size() < options_.max_group_jobs) {
-        group.push_back(std::move(queue_.front()));
+      while (!queue_.empty() && written.group.size() < options_.max_group_jobs) {
+        written.group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
-    txn.Reset(next_seq_.load());
-    outcomes.clear();
-    for (Pending& p : group) {
+    txn.Reset(written_next_seq_);
+    for (Pending& p : written.group) {
       txn.SetSavePoint();
       absl::Status s = p.job(txn);
       if (s.ok()) {
@@ -486,19 +517,47 @@ void Store::Impl::WriterLoop() {
         absl::Status undone = txn.RollbackToSavePoint();
         if (!undone.ok()) s = undone;
       }
-      outcomes.push_back(std::move(s));
+      written.outcomes.push_back(std::move(s));
     }
-    absl::Status committed;
+    absl::Status status;
     if (txn.batch().Count() > 0) {
-      committed = ToStatus(db_->Write(write_options, &txn.batch()));
+      status = ToStatus(db_->Write(write_options, &txn.batch()));
     }
-    if (committed.ok()) {
-      next_seq_.store(txn.next_seq());
+    if (!status.ok()) {
+      for (size_t i = 0; i < written.group.size(); ++i) {
+        written.group[i].done(written.outcomes[i].ok() ? status
+                                                       : written.outcomes[i]);
+      }
+      continue;
     }
-    for (size_t i = 0; i < group.size(); ++i) {
-      group[i].done(outcomes[i].ok() ? committed : outcomes[i]);
+    written_next_seq_ = txn.next_seq();
+    written.next_seq = written_next_seq_;
+    absl::MutexLock lock(&sync_mu_);
+    unsynced_.push_back(std::move(written));
+  }
+}
+
+void Store::Impl::SyncerLoop() {
+  for (;;) {
+    std::deque<Written> batch;
+    {
+      absl::MutexLock lock(&sync_mu_);
+      sync_mu_.Await(absl::Condition(
+          +[](Impl* impl) ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl->sync_mu_) {
+            return impl->writer_done_ || !impl->unsynced_.empty();
+          },
+          this));
+      if (unsynced_.empty()) return;  // the writer is gone, all is synced
+      batch.swap(unsynced_);
     }
-    group.clear();
+    const absl::Status synced =
+        options_.sync ? ToStatus(db_->SyncWAL()) : absl::OkStatus();
+    if (synced.ok()) durable_next_seq_.store(batch.back().next_seq);
+    for (Written& w : batch) {
+      for (size_t i = 0; i < w.group.size(); ++i) {
+        w.group[i].done(w.outcomes[i].ok() ? synced : w.outcomes[i]);
+      }
+    }
   }
 }
 
@@ -729,10 +788,13 @@ absl::StatusOr<std::vector<v1::Event>> Store::ReadEvents(uint64_t from,
                                                          size_t limit) {
   std::vector<v1::Event> out;
   bool ok = true;
-  if (limit == 0) return out;
+  const uint64_t end = NextSeq();
+  if (limit == 0 || from >= end) return out;
   FL_RETURN_IF_ERROR(impl_->Scan(
       Family::kEvents, "", Uint64Key(from),
-      [&](absl::string_view, absl::string_view value) {
+      [&](absl::string_view key, absl::string_view value) {
+        uint64_t seq;
+        if (!ConsumeUint64(key, seq) || seq >= end) return false;
         out.emplace_back();
         ok = out.back().ParseFromArray(value.data(), value.size());
         return ok && out.size() < limit;
@@ -745,6 +807,7 @@ absl::StatusOr<std::vector<v1::Change>> Store::ReadFeed(
     absl::string_view audience, uint64_t from, size_t limit) {
   std::vector<v1::Change> out;
   bool ok = true;
+  const uint64_t end = NextSeq();
   if (limit == 0) return out;
   std::string prefix;
   AppendString(prefix, audience);
@@ -753,13 +816,17 @@ absl::StatusOr<std::vector<v1::Change>> Store::ReadFeed(
       [&](absl::string_view, absl::string_view value) {
         out.emplace_back();
         ok = out.back().ParseFromArray(value.data(), value.size());
+        if (ok && out.back().seq() >= end) {
+          out.pop_back();
+          return false;
+        }
         return ok && out.size() < limit;
       }));
   if (!ok) return absl::DataLossError("unreadable feed entry");
   return out;
 }
 
-uint64_t Store::NextSeq() { return impl_->next_seq_.load(); }
+uint64_t Store::NextSeq() { return impl_->durable_next_seq_.load(); }
 
 std::string Store::DatasetId() { return impl_->dataset_; }
 

@@ -8,13 +8,15 @@
 //       [](absl::Status committed) { /* reply to the client */ });
 //
 // Writes go through Submit: one writer thread takes every job that queued up
-// while the previous group was being synced, runs them in order against one
-// pending batch (later jobs see earlier jobs' writes), writes the batch with
-// a WAL sync, and only then calls each job's `done`. A job that returns an
-// error leaves no trace in the batch. Group commit is what makes durable
-// writes fast: one fsync serves every request that arrived meanwhile.
+// while it was busy, runs them in order against one pending batch (later
+// jobs see earlier jobs' writes) and writes the batch; a syncer thread syncs
+// the WAL once for all groups written meanwhile and only then calls each
+// job's `done`. A job that returns an error leaves no trace in the batch.
+// Group commit is what makes durable writes fast: one fsync serves every
+// request that arrived meanwhile, and it overlaps the work on the next group.
 //
-// Reads see committed data only. All methods are thread-safe.
+// Events and feeds are read only up to the last synced event, so no reader
+// sees an event a crash could still undo. All methods are thread-safe.
 #ifndef FIELDLEDGER_STORAGE_STORE_H_
 #define FIELDLEDGER_STORAGE_STORE_H_
 
@@ -39,7 +41,7 @@ namespace fieldledger::storage {
 struct StoreOptions {
   // Directory of the RocksDB; created when missing.
   std::string path;
-  // Sync the WAL before a commit counts. Only benchmarks turn this off.
+  // Sync the WAL before a job counts as done. Only benchmarks turn this off.
   bool sync = true;
   // Shared block cache for all column families.
   size_t block_cache_bytes = 32 << 20;
@@ -56,8 +58,8 @@ class Store final : public FeedReader {
  public:
   // A change to apply in the writer; its error discards its writes.
   using Job = std::function<absl::Status(Txn&)>;
-  // Called on the writer thread once the job is durable (OK), or with why
-  // not: the job's own error, or the commit's.
+  // Called on a store thread once the job is durable (OK), or with why not:
+  // the job's own error, or the write's or sync's.
   using Done = std::function<void(absl::Status)>;
 
   // Opens or creates the store; a new one gets a random data-set id.
@@ -70,7 +72,7 @@ class Store final : public FeedReader {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // Queues `job`; `done` is always called exactly once, on the writer thread.
+  // Queues `job`; `done` is always called exactly once, on a store thread.
   void Submit(Job job, Done done);
   // Submit, then wait for the outcome. Not for gRPC threads.
   absl::Status Run(Job job);
@@ -83,7 +85,7 @@ class Store final : public FeedReader {
   absl::StatusOr<std::vector<v1::Region>> ListRegions();
   absl::StatusOr<std::vector<v1::Unit>> ListUnits(absl::string_view region_id);
   absl::StatusOr<std::vector<v1::Category>> ListCategories();
-  // Up to `limit` events with seq >= `from`, in order.
+  // Up to `limit` durable events with seq >= `from`, in order.
   absl::StatusOr<std::vector<v1::Event>> ReadEvents(uint64_t from,
                                                     size_t limit);
 
