@@ -717,10 +717,6 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     rocksdb::ColumnFamilyOptions cf;
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     cf.write_buffer_size = options.memtable_bytes / 4;
-    // Most lookups on the write path miss (a new finding's id): a memtable
-    // bloom filter answers them without walking the skip list.
-    cf.memtable_whole_key_filtering = true;
-    cf.memtable_prefix_bloom_size_ratio = 0.05;
     // Young levels are rewritten soon: compressing them costs CPU the
     // writer needs. Older levels hold most of the data.
     cf.compression_per_level = {rocksdb::kNoCompression,
