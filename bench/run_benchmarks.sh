@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Measures fieldledgerd against the baseline servers in one run and prints
+# medians as a Markdown table (docs/BENCHMARKS.md).
+#
+#   bench/run_benchmarks.sh                # 5 rounds of 10 s each
+#   RUNS=3 DURATION=5s bench/run_benchmarks.sh
+#
+# Each round measures every configuration once, in turn, each on a fresh
+# server in its own temporary directory, so the machine's noise hits all of
+# them alike. Then a node is filled with 1,000,000 findings to read its RSS
+# and time a restart after kill -9. Everything runs on 127.0.0.1 and stops
+# by itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+RUNS=${RUNS:-5}
+DURATION=${DURATION:-10s}
+FILL=${FILL:-1000000}
+
+cmake --build "$BUILD" --target fieldledgerd fieldledger_baseline fieldledger_load >/dev/null
+bin="$BUILD/bin"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start NAME CMD... : starts a server whose stdout names its address; sets
+# $addr and $pid.
+start() {
+  local log="$work/$1.log"
+  shift
+  "$@" >"$log" 2>&1 &
+  pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 300); do
+    addr=$(grep -o '127\.0\.0\.1:[0-9]*' "$log" | head -1 || true)
+    [ -n "$addr" ] && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "server did not start: $(cat "$log")" >&2
+  exit 1
+}
+
+stop() { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+
+# field NAME LINE: the value of NAME=... in a load generator result line.
+field() {
+  awk -v k="$1" '{for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) {
+    v = substr($i, length(k) + 2); sub(/ms$/, "", v); print v }}' <<<"$2"
+}
+
+median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+
+load() { "$bin/fieldledger_load" --target="$addr" --duration="$DURATION" "$@" | tail -1; }
+
+declare -A rate p99
+configs=(noop rocksdb single batch100)
+for run in $(seq 1 "$RUNS"); do
+  for c in "${configs[@]}"; do
+    dir="$work/$c-$run"
+    case $c in
+      noop)
+        start "$c-$run" "$bin/fieldledger_baseline" --mode=noop --listen=127.0.0.1:0
+        line=$(load) ;;
+      rocksdb)
+        start "$c-$run" "$bin/fieldledger_baseline" --mode=rocksdb --data_dir="$dir" --listen=127.0.0.1:0
+        line=$(load) ;;
+      single)
+        start "$c-$run" "$bin/fieldledgerd" --data_dir="$dir" --listen=127.0.0.1:0
+        line=$(load --admin_token_file="$dir/admin.token") ;;
+      batch100)
+        start "$c-$run" "$bin/fieldledgerd" --data_dir="$dir" --listen=127.0.0.1:0
+        line=$(load --admin_token_file="$dir/admin.token" --batch=100) ;;
+    esac
+    stop
+    rm -rf "$dir"
+    echo "round $run $c: $line" >&2
+    rate[$c]+="$(field findings/s "$line") "
+    p99[$c]+="$(field p99 "$line") "
+  done
+done
+
+m() { tr ' ' '\n' <<<"$1" | grep . | median; }
+noop=$(m "${rate[noop]}")
+single=$(m "${rate[single]}")
+echo "| configuration (64 in flight, one channel) | findings/s (median of $RUNS) | p99 ms (median) |"
+echo "|---|---|---|"
+echo "| gRPC no-op baseline | $noop | $(m "${p99[noop]}") |"
+echo "| gRPC + one synced RocksDB put per Push | $(m "${rate[rocksdb]}") | $(m "${p99[rocksdb]}") |"
+echo "| fieldledgerd, 1 finding per Push | $single | $(m "${p99[single]}") |"
+echo "| fieldledgerd, 100 findings per Push | $(m "${rate[batch100]}") | $(m "${p99[batch100]}") |"
+echo
+echo "single-finding Push / no-op: $(awk -v a="$single" -v b="$noop" 'BEGIN {printf "%.2f", a/b}')"
+
+# A node with FILL findings: RSS, then restart after kill -9.
+dir="$work/fill"
+start fill "$bin/fieldledgerd" --data_dir="$dir" --listen=127.0.0.1:0
+"$bin/fieldledger_load" --target="$addr" --admin_token_file="$dir/admin.token" \
+  --batch=500 --in_flight=16 --requests=$((FILL / 500)) | tail -1 >&2
+rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+fill_addr=$addr
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+# The probe starts with the process and polls until the node answers.
+"$bin/fieldledgerd" --data_dir="$dir" --listen="$fill_addr" >"$work/restart.log" 2>&1 &
+pid=$!
+pids+=("$pid")
+probe=$("$bin/fieldledger_load" --target="$fill_addr" --admin_token_file="$dir/admin.token" --probe | tail -1)
+rss_after=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+stop
+echo
+echo "with $FILL findings stored: RSS $((rss / 1024)) MiB after the fill, $((rss_after / 1024)) MiB after the restart"
+echo "restart after kill -9, from process start: $probe"
