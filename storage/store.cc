@@ -20,6 +20,7 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "storage/key_codec.h"
@@ -47,6 +48,21 @@ constexpr const char* kFamilyNames[kFamilyCount] = {
 constexpr char kRegionTag = 'r', kUnitTag = 'u', kCategoryTag = 'c';
 constexpr char kPrincipalTag = 'p', kCodeTag = 'c';
 constexpr absl::string_view kDatasetKey = "dataset";
+
+// For memtable insert hints: the key without its trailing 8-byte seq. Events,
+// feed entries and mutation results are appended in seq order under such a
+// prefix, so each insert lands right after the previous one with the same
+// prefix and the skip list need not be searched from the top.
+class SeqPrefix final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "fieldledger.SeqPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), key.size() - 8);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return key.size() >= 8;
+  }
+};
 
 std::string Tagged(char tag, absl::string_view id) {
   return absl::StrCat(absl::string_view(&tag, 1), id);
@@ -713,8 +729,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (const char* name : kFamilyNames) {
+  auto seq_prefix = std::make_shared<SeqPrefix>();
+  for (int i = 0; i < kFamilyCount; ++i) {
+    const auto family = static_cast<Family>(i);
     rocksdb::ColumnFamilyOptions cf;
+    if (family == Family::kEvents || family == Family::kFeeds ||
+        family == Family::kClients) {
+      cf.memtable_insert_with_hint_prefix_extractor = seq_prefix;
+    }
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     cf.write_buffer_size = options.memtable_bytes / 4;
     // Young levels are rewritten soon: compressing them costs CPU the
@@ -722,7 +744,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     cf.compression_per_level = {rocksdb::kNoCompression,
                                 rocksdb::kNoCompression};
     cf.compression_per_level.resize(cf.num_levels, rocksdb::kLZ4Compression);
-    families.emplace_back(name, cf);
+    families.emplace_back(kFamilyNames[i], cf);
   }
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
