@@ -17,9 +17,9 @@ constexpr absl::Duration kMaxCodeTtl = absl::Hours(24 * 90);
 // Appends the registry event `fill` builds, once `existing` shows the id free.
 template <typename Item, typename Fill>
 absl::StatusOr<uint64_t> AppendCreate(
-    Txn& txn, absl::string_view actor, absl::string_view kind,
-    const Item& item, const absl::StatusOr<std::optional<Item>>& existing,
-    absl::Time now, Fill fill) {
+    Txn& txn, absl::string_view actor, absl::string_view kind, const Item& item,
+    const absl::StatusOr<std::optional<Item>>& existing, absl::Time now,
+    Fill fill) {
   if (!existing.ok()) return existing.status();
   if (existing->has_value()) {
     return absl::AlreadyExistsError(absl::StrCat(
@@ -41,7 +41,8 @@ absl::StatusOr<uint64_t> CreateRegion(Txn& txn, absl::string_view actor,
                                       const Limits& limits) {
   FL_RETURN_IF_ERROR(ValidateRegion(txn, region, limits));
   return AppendCreate(txn, actor, "region", region, txn.GetRegion(region.id()),
-                      now, [](v1::Event& e) { return e.mutable_region_created(); });
+                      now,
+                      [](v1::Event& e) { return e.mutable_region_created(); });
 }
 
 absl::StatusOr<uint64_t> CreateUnit(Txn& txn, absl::string_view actor,

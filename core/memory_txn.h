@@ -36,7 +36,8 @@ class MemoryTxn final : public Txn, public FeedReader {
   absl::Status PutFinding(const v1::FindingRecord& record) override;
   absl::StatusOr<std::optional<v1::Region>> GetRegion(
       absl::string_view id) override;
-  absl::StatusOr<std::optional<v1::Unit>> GetUnit(absl::string_view id) override;
+  absl::StatusOr<std::optional<v1::Unit>> GetUnit(
+      absl::string_view id) override;
   absl::StatusOr<std::optional<v1::Category>> GetCategory(
       absl::string_view id) override;
   absl::Status PutRegion(const v1::Region& region) override;

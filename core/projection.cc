@@ -21,8 +21,9 @@ absl::StatusOr<v1::FindingRecord> ExistingFinding(const v1::Event& event,
   FL_ASSIGN_OR_RETURN(std::optional<v1::FindingRecord> record,
                       txn.GetFinding(id));
   if (!record) {
-    return absl::InternalError(absl::StrCat(
-        "event ", event.seq(), " changes finding ", id, ", which does not exist"));
+    return absl::InternalError(absl::StrCat("event ", event.seq(),
+                                            " changes finding ", id,
+                                            ", which does not exist"));
   }
   record->set_updated_seq(event.seq());
   return *std::move(record);

@@ -9,20 +9,20 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define FL_RETURN_IF_ERROR(expr)                    \
-  do {                                              \
-    if (absl::Status fl_status_ = (expr); !fl_status_.ok()) \
-      return fl_status_;                            \
+#define FL_RETURN_IF_ERROR(expr)                                               \
+  do {                                                                         \
+    if (absl::Status fl_status_ = (expr); !fl_status_.ok()) return fl_status_; \
   } while (0)
 
 #define FL_STATUS_CONCAT_INNER_(a, b) a##b
 #define FL_STATUS_CONCAT_(a, b) FL_STATUS_CONCAT_INNER_(a, b)
 
-#define FL_ASSIGN_OR_RETURN(lhs, expr) \
-  FL_ASSIGN_OR_RETURN_IMPL_(FL_STATUS_CONCAT_(fl_statusor_, __LINE__), lhs, expr)
+#define FL_ASSIGN_OR_RETURN(lhs, expr)                                      \
+  FL_ASSIGN_OR_RETURN_IMPL_(FL_STATUS_CONCAT_(fl_statusor_, __LINE__), lhs, \
+                            expr)
 
-#define FL_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
-  auto statusor = (expr);                              \
+#define FL_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)     \
+  auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

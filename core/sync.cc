@@ -50,8 +50,9 @@ absl::Status BuildEvent(Txn& txn, const v1::Principal& caller,
       FL_ASSIGN_OR_RETURN(std::optional<v1::FindingRecord> existing,
                           txn.GetFinding(f.id()));
       if (existing) {
-        return absl::AlreadyExistsError(absl::StrCat(
-            "report_finding.finding.id: finding \"", f.id(), "\" already exists"));
+        return absl::AlreadyExistsError(
+            absl::StrCat("report_finding.finding.id: finding \"", f.id(),
+                         "\" already exists"));
       }
       v1::Finding* stored = event.mutable_finding_reported();
       *stored = f;
@@ -222,8 +223,7 @@ absl::StatusOr<v1::PushResponse> ApplyPush(Txn& txn,
 }
 
 std::optional<uint64_t> HighWaterMarkOf(const absl::Status& status) {
-  const auto payload =
-      status.GetPayload(kHighWaterMarkPayload);
+  const auto payload = status.GetPayload(kHighWaterMarkPayload);
   uint64_t mark;
   if (!payload || !absl::SimpleAtoi(std::string(*payload), &mark)) {
     return std::nullopt;

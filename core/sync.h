@@ -1,7 +1,8 @@
 // The FieldSync rules: exactly-once Push and cursor-based Pull.
 //
 //   FL_ASSIGN_OR_RETURN(v1::PushResponse reply,
-//                       ApplyPush(txn, principal, request, absl::Now(), limits));
+//                       ApplyPush(txn, principal, request, absl::Now(),
+//                       limits));
 #ifndef FIELDLEDGER_CORE_SYNC_H_
 #define FIELDLEDGER_CORE_SYNC_H_
 

@@ -98,7 +98,8 @@ TEST_F(SyncTest, GapIsRefusedWholeWithTheMark) {
   const size_t events = txn_.events.size();
   auto reply = Push(alice_, {Report(alice_, 3), Report(alice_, 4)});
   ASSERT_EQ(reply.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(std::string(reply.status().message()), HasSubstr("resend from 2"));
+  EXPECT_THAT(std::string(reply.status().message()),
+              HasSubstr("resend from 2"));
   EXPECT_EQ(HighWaterMarkOf(reply.status()), 1u);
   EXPECT_EQ(txn_.events.size(), events);
   EXPECT_EQ(txn_.high_water_marks["c-alice"], 1u);
@@ -113,7 +114,8 @@ TEST_F(SyncTest, RejectionIsPermanentAndAdvancesTheMark) {
   EXPECT_EQ(r.outcome(), v1::OUTCOME_REJECTED);
   EXPECT_EQ(r.rejection().field(), "report_finding.finding.unit_id");
   EXPECT_EQ(r.rejection().message(), "no unit \"nowhere\"");
-  EXPECT_EQ(r.rejection().code(), static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_EQ(r.rejection().code(),
+            static_cast<int>(absl::StatusCode::kNotFound));
   EXPECT_EQ(reply->results(1).outcome(), v1::OUTCOME_APPLIED);
   EXPECT_EQ(reply->high_water_mark(), 2u);
 
@@ -129,14 +131,16 @@ TEST_F(SyncTest, RejectionIsPermanentAndAdvancesTheMark) {
 TEST_F(SyncTest, RequestLevelChecksChangeNothing) {
   const size_t events = txn_.events.size();
   limits_.max_push_mutations = 2;
-  auto over = Push(alice_, {Report(alice_, 1), Report(alice_, 2), Report(alice_, 3)});
+  auto over =
+      Push(alice_, {Report(alice_, 1), Report(alice_, 2), Report(alice_, 3)});
   EXPECT_EQ(over.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(over.status().message()),
               HasSubstr("mutations: 3 mutations, over the limit of 2"));
 
   auto foreign = Push(alice_, {Report(alice_, 1), Report(bob_, 2)});
   EXPECT_EQ(foreign.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_THAT(std::string(foreign.status().message()), HasSubstr("mutations[1].client_id"));
+  EXPECT_THAT(std::string(foreign.status().message()),
+              HasSubstr("mutations[1].client_id"));
 
   auto holes = Push(alice_, {Report(alice_, 1), Report(alice_, 3)});
   EXPECT_EQ(holes.status().code(), absl::StatusCode::kInvalidArgument);

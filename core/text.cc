@@ -61,7 +61,8 @@ std::string NewUuidV7(absl::Time now) {
   unsigned char b[16];
   RandomBytes(b, sizeof(b));
   const auto ms = static_cast<uint64_t>(absl::ToUnixMillis(now));
-  for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (40 - 8 * i));
+  for (int i = 0; i < 6; ++i)
+    b[i] = static_cast<unsigned char>(ms >> (40 - 8 * i));
   b[6] = 0x70 | (b[6] & 0x0F);  // version 7
   b[8] = 0x80 | (b[8] & 0x3F);  // variant 10
   const std::string hex = absl::BytesToHexString(
@@ -76,8 +77,8 @@ bool IsUuidV7(absl::string_view s) {
     const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
     if (dash ? s[i] != '-' : !IsLowerHex(s[i])) return false;
   }
-  return s[14] == '7' && (s[19] == '8' || s[19] == '9' || s[19] == 'a' ||
-                          s[19] == 'b');
+  return s[14] == '7' &&
+         (s[19] == '8' || s[19] == '9' || s[19] == 'a' || s[19] == 'b');
 }
 
 std::string RandomHex(size_t bytes) {

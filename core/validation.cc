@@ -35,8 +35,8 @@ absl::Status MustExist(absl::string_view field, absl::string_view kind,
 
 absl::Status ValidateId(absl::string_view field, absl::string_view id) {
   if (id.empty() || id.size() > 64) {
-    return Invalid(field, absl::StrCat("must be 1 to 64 characters, got ",
-                                       id.size()));
+    return Invalid(field,
+                   absl::StrCat("must be 1 to 64 characters, got ", id.size()));
   }
   for (char c : id) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -51,15 +51,14 @@ absl::Status ValidateText(absl::string_view field, absl::string_view text,
   const std::optional<size_t> chars = Utf8Length(text);
   if (!chars) return Invalid(field, "is not valid UTF-8");
   if (*chars < min_chars || *chars > max_chars) {
-    return Invalid(field, absl::StrCat("must be ", min_chars, " to ",
-                                       max_chars, " characters, got ", *chars));
+    return Invalid(field, absl::StrCat("must be ", min_chars, " to ", max_chars,
+                                       " characters, got ", *chars));
   }
   return absl::OkStatus();
 }
 
-absl::Status ValidateFindingShape(absl::string_view field,
-                                  const v1::Finding& f, absl::Time now,
-                                  const Limits& limits) {
+absl::Status ValidateFindingShape(absl::string_view field, const v1::Finding& f,
+                                  absl::Time now, const Limits& limits) {
   if (!IsUuidV7(f.id())) {
     return Invalid(Path(field, "id"),
                    "must be a UUIDv7 in lower-case text form");
@@ -70,7 +69,8 @@ absl::Status ValidateFindingShape(absl::string_view field,
                                   limits.max_summary_chars));
   FL_RETURN_IF_ERROR(ValidateText(Path(field, "detail"), f.detail(), 0,
                                   limits.max_detail_chars));
-  if (!f.has_observed_at()) return Invalid(Path(field, "observed_at"), "is required");
+  if (!f.has_observed_at())
+    return Invalid(Path(field, "observed_at"), "is required");
   const auto& t = f.observed_at();
   if (t.nanos() < 0 || t.nanos() > 999999999 || t.seconds() < 946684800) {
     return Invalid(Path(field, "observed_at"),
@@ -113,17 +113,20 @@ absl::Status ValidateFinding(Txn& txn, absl::string_view field,
 absl::Status ValidateRegion(Txn& txn, const v1::Region& r,
                             const Limits& limits) {
   FL_RETURN_IF_ERROR(ValidateId("region.id", r.id()));
-  FL_RETURN_IF_ERROR(ValidateText("region.name", r.name(), 1, limits.max_name_chars));
+  FL_RETURN_IF_ERROR(
+      ValidateText("region.name", r.name(), 1, limits.max_name_chars));
   if (r.parent_id().empty()) return absl::OkStatus();
   FL_RETURN_IF_ERROR(ValidateId("region.parent_id", r.parent_id()));
-  if (r.parent_id() == r.id()) return Invalid("region.parent_id", "is the region itself");
+  if (r.parent_id() == r.id())
+    return Invalid("region.parent_id", "is the region itself");
   return MustExist("region.parent_id", "region", r.parent_id(),
                    txn.GetRegion(r.parent_id()));
 }
 
 absl::Status ValidateUnit(Txn& txn, const v1::Unit& u, const Limits& limits) {
   FL_RETURN_IF_ERROR(ValidateId("unit.id", u.id()));
-  FL_RETURN_IF_ERROR(ValidateText("unit.name", u.name(), 1, limits.max_name_chars));
+  FL_RETURN_IF_ERROR(
+      ValidateText("unit.name", u.name(), 1, limits.max_name_chars));
   FL_RETURN_IF_ERROR(ValidateId("unit.region_id", u.region_id()));
   return MustExist("unit.region_id", "region", u.region_id(),
                    txn.GetRegion(u.region_id()));
@@ -131,7 +134,8 @@ absl::Status ValidateUnit(Txn& txn, const v1::Unit& u, const Limits& limits) {
 
 absl::Status ValidateCategory(const v1::Category& c, const Limits& limits) {
   FL_RETURN_IF_ERROR(ValidateId("category.id", c.id()));
-  FL_RETURN_IF_ERROR(ValidateText("category.name", c.name(), 1, limits.max_name_chars));
+  FL_RETURN_IF_ERROR(
+      ValidateText("category.name", c.name(), 1, limits.max_name_chars));
   return ValidateText("category.description", c.description(), 0,
                       limits.max_note_chars);
 }

@@ -20,21 +20,25 @@ namespace fieldledger::server {
 namespace {
 
 absl::Status ErrnoError(absl::string_view what, const std::string& path) {
-  return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+  return absl::InternalError(
+      absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
 }
 
 // Writes `content` to `path` with mode 0600 so that a crash leaves either
 // no file or the whole file.
-absl::Status WriteSecretFile(const std::string& path, absl::string_view content) {
+absl::Status WriteSecretFile(const std::string& path,
+                             absl::string_view content) {
   const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const int fd =
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoError("cannot create", tmp);
   const bool ok = ::write(fd, content.data(), content.size()) ==
                       static_cast<ssize_t>(content.size()) &&
                   ::fsync(fd) == 0;
   ::close(fd);
   if (!ok) return ErrnoError("cannot write", tmp);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoError("cannot rename", tmp);
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return ErrnoError("cannot rename", tmp);
   return absl::OkStatus();
 }
 
@@ -51,7 +55,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
 
   std::unique_ptr<Node> node(new Node());
   storage::StoreOptions store_options = options.store;
-  store_options.path = (std::filesystem::path(options.data_dir) / "db").string();
+  store_options.path =
+      (std::filesystem::path(options.data_dir) / "db").string();
   FL_ASSIGN_OR_RETURN(node->store_, storage::Store::Open(store_options));
 
   const std::string token_path =

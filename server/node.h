@@ -2,7 +2,8 @@
 // main() and the end-to-end tests start nodes the same way.
 //
 //   FL_ASSIGN_OR_RETURN(std::unique_ptr<Node> node,
-//                       Node::Start({.data_dir = dir, .listen = "127.0.0.1:0"}));
+//                       Node::Start({.data_dir = dir, .listen =
+//                       "127.0.0.1:0"}));
 //   ... node->port() ...
 //   node->Shutdown();
 //
@@ -43,7 +44,8 @@ class Node {
  public:
   // Opens the store, writes <data_dir>/admin.token (mode 0600) with a new
   // admin credential when there is none, and starts serving.
-  static absl::StatusOr<std::unique_ptr<Node>> Start(const NodeOptions& options);
+  static absl::StatusOr<std::unique_ptr<Node>> Start(
+      const NodeOptions& options);
 
   // Shuts down if not done yet.
   ~Node();

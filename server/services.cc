@@ -108,7 +108,8 @@ absl::StatusOr<v1::Principal> Authenticate(
   }
   FL_ASSIGN_OR_RETURN(std::optional<v1::Principal> principal,
                       store.GetPrincipal(Sha256(value.substr(kBearer.size()))));
-  if (!principal) return absl::UnauthenticatedError("authorization: unknown token");
+  if (!principal)
+    return absl::UnauthenticatedError("authorization: unknown token");
   if (std::find(allowed.begin(), allowed.end(), principal->role()) ==
       allowed.end()) {
     return absl::PermissionDeniedError(absl::StrCat(
@@ -133,9 +134,9 @@ grpc::ServerUnaryReactor* FieldSyncService::Push(
     v1::PushResponse* reply) {
   return Write(store_, context, __func__, {v1::ROLE_INSPECTOR},
                [this, request, reply](Txn& txn, const v1::Principal& caller) {
-                 return Assign(ApplyPush(txn, caller, *request, absl::Now(),
-                                         limits_),
-                               reply);
+                 return Assign(
+                     ApplyPush(txn, caller, *request, absl::Now(), limits_),
+                     reply);
                });
 }
 
@@ -154,9 +155,9 @@ grpc::ServerUnaryReactor* AdminService::CreateRegion(
     const v1::CreateRegionRequest* request, v1::CreateResponse* reply) {
   return Write(store_, context, __func__, {v1::ROLE_ADMIN},
                [this, request, reply](Txn& txn, const v1::Principal& admin) {
-                 return Assign(fieldledger::CreateRegion(
-                                   txn, admin.name(), request->region(),
-                                   absl::Now(), limits_),
+                 return Assign(fieldledger::CreateRegion(txn, admin.name(),
+                                                         request->region(),
+                                                         absl::Now(), limits_),
                                reply);
                });
 }
@@ -191,8 +192,8 @@ grpc::ServerUnaryReactor* AdminService::CreateEnrollmentCode(
     v1::CreateEnrollmentCodeResponse* reply) {
   return Write(store_, context, __func__, {v1::ROLE_ADMIN},
                [request, reply](Txn& txn, const v1::Principal&) {
-                 return Assign(fieldledger::CreateEnrollmentCode(
-                                   txn, *request, absl::Now()),
+                 return Assign(fieldledger::CreateEnrollmentCode(txn, *request,
+                                                                 absl::Now()),
                                reply);
                });
 }
@@ -200,33 +201,38 @@ grpc::ServerUnaryReactor* AdminService::CreateEnrollmentCode(
 grpc::ServerUnaryReactor* AdminService::ListRegions(
     grpc::CallbackServerContext* context, const v1::ListRegionsRequest*,
     v1::ListRegionsResponse* reply) {
-  return Read(store_, context, __func__, {v1::ROLE_ADMIN}, [&](const v1::Principal&) {
-    FL_ASSIGN_OR_RETURN(std::vector<v1::Region> regions, store_.ListRegions());
-    reply->mutable_regions()->Assign(regions.begin(), regions.end());
-    return absl::OkStatus();
-  });
+  return Read(
+      store_, context, __func__, {v1::ROLE_ADMIN}, [&](const v1::Principal&) {
+        FL_ASSIGN_OR_RETURN(std::vector<v1::Region> regions,
+                            store_.ListRegions());
+        reply->mutable_regions()->Assign(regions.begin(), regions.end());
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AdminService::ListUnits(
     grpc::CallbackServerContext* context, const v1::ListUnitsRequest* request,
     v1::ListUnitsResponse* reply) {
-  return Read(store_, context, __func__, {v1::ROLE_ADMIN}, [&](const v1::Principal&) {
-    FL_ASSIGN_OR_RETURN(std::vector<v1::Unit> units,
-                        store_.ListUnits(request->region_id()));
-    reply->mutable_units()->Assign(units.begin(), units.end());
-    return absl::OkStatus();
-  });
+  return Read(store_, context, __func__, {v1::ROLE_ADMIN},
+              [&](const v1::Principal&) {
+                FL_ASSIGN_OR_RETURN(std::vector<v1::Unit> units,
+                                    store_.ListUnits(request->region_id()));
+                reply->mutable_units()->Assign(units.begin(), units.end());
+                return absl::OkStatus();
+              });
 }
 
 grpc::ServerUnaryReactor* AdminService::ListCategories(
     grpc::CallbackServerContext* context, const v1::ListCategoriesRequest*,
     v1::ListCategoriesResponse* reply) {
-  return Read(store_, context, __func__, {v1::ROLE_ADMIN}, [&](const v1::Principal&) {
-    FL_ASSIGN_OR_RETURN(std::vector<v1::Category> categories,
-                        store_.ListCategories());
-    reply->mutable_categories()->Assign(categories.begin(), categories.end());
-    return absl::OkStatus();
-  });
+  return Read(store_, context, __func__, {v1::ROLE_ADMIN},
+              [&](const v1::Principal&) {
+                FL_ASSIGN_OR_RETURN(std::vector<v1::Category> categories,
+                                    store_.ListCategories());
+                reply->mutable_categories()->Assign(categories.begin(),
+                                                    categories.end());
+                return absl::OkStatus();
+              });
 }
 
 }  // namespace fieldledger::server

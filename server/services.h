@@ -49,13 +49,13 @@ class AdminService final : public v1::Admin::CallbackService {
   AdminService(storage::Store& store, const Limits& limits)
       : store_(store), limits_(limits) {}
 
-  grpc::ServerUnaryReactor* CreateRegion(
+  grpc::ServerUnaryReactor* CreateRegion(grpc::CallbackServerContext* context,
+                                         const v1::CreateRegionRequest* request,
+                                         v1::CreateResponse* reply) override;
+  grpc::ServerUnaryReactor* ListRegions(
       grpc::CallbackServerContext* context,
-      const v1::CreateRegionRequest* request,
-      v1::CreateResponse* reply) override;
-  grpc::ServerUnaryReactor* ListRegions(grpc::CallbackServerContext* context,
-                                        const v1::ListRegionsRequest* request,
-                                        v1::ListRegionsResponse* reply) override;
+      const v1::ListRegionsRequest* request,
+      v1::ListRegionsResponse* reply) override;
   grpc::ServerUnaryReactor* CreateUnit(grpc::CallbackServerContext* context,
                                        const v1::CreateUnitRequest* request,
                                        v1::CreateResponse* reply) override;

@@ -29,7 +29,8 @@ void AppendString(std::string& out, absl::string_view value) {
 bool ConsumeUint64(absl::string_view& in, uint64_t& value) {
   if (in.size() < 8) return false;
   value = 0;
-  for (int i = 0; i < 8; ++i) value = (value << 8) | static_cast<uint8_t>(in[i]);
+  for (int i = 0; i < 8; ++i)
+    value = (value << 8) | static_cast<uint8_t>(in[i]);
   in.remove_prefix(8);
   return true;
 }
@@ -39,8 +40,11 @@ bool ConsumeString(absl::string_view& in, std::string& value) {
   const auto first = static_cast<uint8_t>(in[0]);
   size_t header = first < 0x80 ? 1 : first < 0xC0 ? 2 : first < 0xE0 ? 3 : 0;
   if (header == 0 || in.size() < header) return false;
-  size_t n = header == 1 ? first : header == 2 ? (first & 0x3F) : (first & 0x1F);
-  for (size_t i = 1; i < header; ++i) n = (n << 8) | static_cast<uint8_t>(in[i]);
+  size_t n = header == 1   ? first
+             : header == 2 ? (first & 0x3F)
+                           : (first & 0x1F);
+  for (size_t i = 1; i < header; ++i)
+    n = (n << 8) | static_cast<uint8_t>(in[i]);
   if (in.size() < header + n) return false;
   value.assign(in.data() + header, n);
   in.remove_prefix(header + n);

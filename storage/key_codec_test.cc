@@ -10,9 +10,8 @@ namespace fieldledger::storage {
 namespace {
 
 TEST(KeyCodecTest, Uint64OrderIsNumericOrder) {
-  const std::vector<uint64_t> values = {0,     1,          255,
-                                        256,   65535,      1ull << 32,
-                                        ~0ull >> 1, ~0ull};
+  const std::vector<uint64_t> values = {0,     1,          255,        256,
+                                        65535, 1ull << 32, ~0ull >> 1, ~0ull};
   for (size_t i = 1; i < values.size(); ++i) {
     EXPECT_LT(Uint64Key(values[i - 1]), Uint64Key(values[i])) << values[i];
   }
@@ -81,7 +80,9 @@ TEST(KeyCodecTest, CompositeKeysGroupByStringThenOrderBySeq) {
 }
 
 TEST(KeyCodecTest, MalformedInputIsRefused) {
-  absl::string_view in = "\x05" "abc";  // says 5 bytes, has 3
+  absl::string_view in =
+      "\x05"
+      "abc";  // says 5 bytes, has 3
   std::string s;
   EXPECT_FALSE(ConsumeString(in, s));
   absl::string_view empty;

@@ -39,11 +39,18 @@ namespace {
 //              string(client_id) + client_seq     -> MutationResult
 //   kAuth      'p' + token hash                   -> Principal
 //              'c' + code hash                    -> EnrollmentCode
-enum class Family { kMeta, kEvents, kFindings, kRegistry, kFeeds, kClients, kAuth };
+enum class Family {
+  kMeta,
+  kEvents,
+  kFindings,
+  kRegistry,
+  kFeeds,
+  kClients,
+  kAuth
+};
 constexpr int kFamilyCount = 7;
 constexpr const char* kFamilyNames[kFamilyCount] = {
-    "default", "events", "findings", "registry",
-    "feeds", "clients", "auth"};
+    "default", "events", "findings", "registry", "feeds", "clients", "auth"};
 
 constexpr char kRegionTag = 'r', kUnitTag = 'u', kCategoryTag = 'c';
 constexpr char kPrincipalTag = 'p', kCodeTag = 'c';
@@ -218,7 +225,8 @@ class BatchTxn final : public KvTxn {
  public:
   using RegistryCache = absl::flat_hash_map<std::string, std::string>;
 
-  BatchTxn(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs,
+  BatchTxn(rocksdb::DB* db,
+           const std::vector<rocksdb::ColumnFamilyHandle*>& cfs,
            RegistryCache& registry_cache)
       : KvTxn(0), db_(db), cfs_(cfs), registry_cache_(registry_cache) {}
 
@@ -265,8 +273,8 @@ class BatchTxn final : public KvTxn {
       }
     }
     std::string value;
-    const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(family),
-                                       ToSlice(key), &value);
+    const rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), cf(family), ToSlice(key), &value);
     if (s.IsNotFound()) return std::nullopt;
     FL_RETURN_IF_ERROR(ToStatus(s));
     if (registry) registry_cache_.emplace(key, value);
@@ -295,10 +303,11 @@ class BatchTxn final : public KvTxn {
   void Remember(Family family, absl::string_view key) {
     const auto& written = written_[static_cast<int>(family)];
     auto it = written.find(key);
-    undo_.push_back({family, std::string(key),
-                     it == written.end()
-                         ? std::nullopt
-                         : std::optional<std::optional<std::string>>(it->second)});
+    undo_.push_back(
+        {family, std::string(key),
+         it == written.end()
+             ? std::nullopt
+             : std::optional<std::optional<std::string>>(it->second)});
   }
   static rocksdb::Slice ToSlice(absl::string_view s) {
     return rocksdb::Slice(s.data(), s.size());
@@ -369,7 +378,8 @@ class Store::Impl {
       writer_done_ = true;
     }
     if (syncer_.joinable()) syncer_.join();
-    for (auto* cf : cfs_) db_->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
+    for (auto* cf : cfs_)
+      db_->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
     delete db_;
   }
 
@@ -393,7 +403,8 @@ class Store::Impl {
     uint64_t next = 0;
     if (it->Valid()) {
       absl::string_view key(it->key().data(), it->key().size());
-      if (!ConsumeUint64(key, next)) return absl::DataLossError("bad event key");
+      if (!ConsumeUint64(key, next))
+        return absl::DataLossError("bad event key");
       ++next;
     }
     written_next_seq_ = next;
@@ -518,7 +529,8 @@ void Store::Impl::WriterLoop() {
           },
           this));
       if (queue_.empty()) return;  // stopping, and nothing left to do
-      while (!queue_.empty() && written.group.size() < options_.max_group_jobs) {
+      while (!queue_.empty() &&
+             written.group.size() < options_.max_group_jobs) {
         written.group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -594,13 +606,15 @@ absl::Status Store::Impl::CheckDerivedState() {
         v1::Event event;
         uint64_t seq;
         absl::string_view k = key;
-        if (!ConsumeUint64(k, seq) || !event.ParseFromArray(value.data(), value.size())) {
+        if (!ConsumeUint64(k, seq) ||
+            !event.ParseFromArray(value.data(), value.size())) {
           replay = absl::DataLossError(absl::StrCat("unreadable event ", seq));
           return false;
         }
         if (seq != expected.next_seq() || event.seq() != seq) {
-          replay = absl::DataLossError(absl::StrCat(
-              "event log has a hole or a misplaced event at ", expected.next_seq()));
+          replay = absl::DataLossError(
+              absl::StrCat("event log has a hole or a misplaced event at ",
+                           expected.next_seq()));
           return false;
         }
         replay = expected.AppendEvent(event).status();
@@ -625,10 +639,10 @@ absl::Status Store::Impl::CheckDerivedState() {
             return false;
           }
           if (next->second != value) {
-            diff = absl::DataLossError(absl::StrCat(
-                kFamilyNames[static_cast<int>(family)],
-                ": stored value differs from the log's for key ",
-                absl::CEscape(key)));
+            diff = absl::DataLossError(
+                absl::StrCat(kFamilyNames[static_cast<int>(family)],
+                             ": stored value differs from the log's for key ",
+                             absl::CEscape(key)));
             return false;
           }
           ++next;
@@ -637,9 +651,9 @@ absl::Status Store::Impl::CheckDerivedState() {
         snapshot));
     FL_RETURN_IF_ERROR(diff);
     if (next != want.end()) {
-      return absl::DataLossError(absl::StrCat(
-          kFamilyNames[static_cast<int>(family)], ": missing key ",
-          absl::CEscape(next->first)));
+      return absl::DataLossError(
+          absl::StrCat(kFamilyNames[static_cast<int>(family)], ": missing key ",
+                       absl::CEscape(next->first)));
     }
   }
 
@@ -654,10 +668,10 @@ absl::Status Store::Impl::CheckDerivedState() {
         std::make_pair(event.origin().client_id(), event.origin().client_seq()),
         event.seq());
     if (!fresh) {
-      return absl::DataLossError(absl::StrCat(
-          "mutation ", event.origin().client_id(), "/",
-          event.origin().client_seq(), " applied twice: events ", it->second,
-          " and ", event.seq()));
+      return absl::DataLossError(
+          absl::StrCat("mutation ", event.origin().client_id(), "/",
+                       event.origin().client_seq(), " applied twice: events ",
+                       it->second, " and ", event.seq()));
     }
   }
   std::map<std::string, uint64_t> marks;
@@ -692,9 +706,9 @@ absl::Status Store::Impl::CheckDerivedState() {
         const bool applied = result.outcome() == v1::OUTCOME_APPLIED;
         if (applied != (origin != origins.end()) ||
             (applied && origin->second != result.event_seq())) {
-          diff = absl::DataLossError(absl::StrCat(
-              "result of mutation ", client, "/", seq,
-              " does not match the event log"));
+          diff = absl::DataLossError(
+              absl::StrCat("result of mutation ", client, "/", seq,
+                           " does not match the event log"));
           return false;
         }
         if (applied) origins.erase(origin);
@@ -748,8 +762,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   }
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  FL_RETURN_IF_ERROR(
-      ToStatus(rocksdb::DB::Open(db_options, options.path, families, &handles, &db)));
+  FL_RETURN_IF_ERROR(ToStatus(
+      rocksdb::DB::Open(db_options, options.path, families, &handles, &db)));
   auto impl = std::make_unique<Impl>(options, db, std::move(handles));
   FL_RETURN_IF_ERROR(impl->Init());
   return std::unique_ptr<Store>(new Store(std::move(impl)));
@@ -808,15 +822,15 @@ absl::StatusOr<std::vector<v1::Event>> Store::ReadEvents(uint64_t from,
   bool ok = true;
   const uint64_t end = NextSeq();
   if (limit == 0 || from >= end) return out;
-  FL_RETURN_IF_ERROR(impl_->Scan(
-      Family::kEvents, "", Uint64Key(from),
-      [&](absl::string_view key, absl::string_view value) {
-        uint64_t seq;
-        if (!ConsumeUint64(key, seq) || seq >= end) return false;
-        out.emplace_back();
-        ok = out.back().ParseFromArray(value.data(), value.size());
-        return ok && out.size() < limit;
-      }));
+  FL_RETURN_IF_ERROR(
+      impl_->Scan(Family::kEvents, "", Uint64Key(from),
+                  [&](absl::string_view key, absl::string_view value) {
+                    uint64_t seq;
+                    if (!ConsumeUint64(key, seq) || seq >= end) return false;
+                    out.emplace_back();
+                    ok = out.back().ParseFromArray(value.data(), value.size());
+                    return ok && out.size() < limit;
+                  }));
   if (!ok) return absl::DataLossError("unreadable event");
   return out;
 }
@@ -829,17 +843,17 @@ absl::StatusOr<std::vector<v1::Change>> Store::ReadFeed(
   if (limit == 0) return out;
   std::string prefix;
   AppendString(prefix, audience);
-  FL_RETURN_IF_ERROR(impl_->Scan(
-      Family::kFeeds, prefix, FeedKey(audience, from),
-      [&](absl::string_view, absl::string_view value) {
-        out.emplace_back();
-        ok = out.back().ParseFromArray(value.data(), value.size());
-        if (ok && out.back().seq() >= end) {
-          out.pop_back();
-          return false;
-        }
-        return ok && out.size() < limit;
-      }));
+  FL_RETURN_IF_ERROR(
+      impl_->Scan(Family::kFeeds, prefix, FeedKey(audience, from),
+                  [&](absl::string_view, absl::string_view value) {
+                    out.emplace_back();
+                    ok = out.back().ParseFromArray(value.data(), value.size());
+                    if (ok && out.back().seq() >= end) {
+                      out.pop_back();
+                      return false;
+                    }
+                    return ok && out.size() < limit;
+                  }));
   if (!ok) return absl::DataLossError("unreadable feed entry");
   return out;
 }

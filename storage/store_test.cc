@@ -26,24 +26,30 @@ class StoreTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     Reopen();
-    ASSERT_TRUE(store_->Run([](Txn& txn) {
-      Limits limits;
-      v1::Region region;
-      region.set_id("sz");
-      region.set_name("深圳市");
-      v1::Unit unit;
-      unit.set_id("u1");
-      unit.set_name("粤海街道办");
-      unit.set_region_id("sz");
-      v1::Category category;
-      category.set_id("commuting");
-      category.set_name("走读");
-      if (auto s = CreateRegion(txn, "admin", region, kNow, limits); !s.ok())
-        return s.status();
-      if (auto s = CreateUnit(txn, "admin", unit, kNow, limits); !s.ok())
-        return s.status();
-      return CreateCategory(txn, "admin", category, kNow, limits).status();
-    }).ok());
+    ASSERT_TRUE(
+        store_
+            ->Run([](Txn& txn) {
+              Limits limits;
+              v1::Region region;
+              region.set_id("sz");
+              region.set_name("深圳市");
+              v1::Unit unit;
+              unit.set_id("u1");
+              unit.set_name("粤海街道办");
+              unit.set_region_id("sz");
+              v1::Category category;
+              category.set_id("commuting");
+              category.set_name("走读");
+              if (auto s = CreateRegion(txn, "admin", region, kNow, limits);
+                  !s.ok())
+                return s.status();
+              if (auto s = CreateUnit(txn, "admin", unit, kNow, limits);
+                  !s.ok())
+                return s.status();
+              return CreateCategory(txn, "admin", category, kNow, limits)
+                  .status();
+            })
+            .ok());
     alice_.set_role(v1::ROLE_INSPECTOR);
     alice_.set_name("i-alice");
     alice_.set_client_id("c-alice");
@@ -178,7 +184,8 @@ TEST_F(StoreTest, FeedPagesInSeqOrder) {
   auto page1 = store_->ReadFeed("inspector/i-alice", 0, 4);
   ASSERT_TRUE(page1.ok());
   ASSERT_EQ(page1->size(), 4u);
-  auto page2 = store_->ReadFeed("inspector/i-alice", page1->back().seq() + 1, 100);
+  auto page2 =
+      store_->ReadFeed("inspector/i-alice", page1->back().seq() + 1, 100);
   ASSERT_TRUE(page2.ok());
   EXPECT_EQ(page2->size(), 6u);
   EXPECT_GT(page2->front().seq(), page1->back().seq());
@@ -205,7 +212,8 @@ TEST_F(StoreTest, CheckDerivedStateCatchesTampering) {
   std::vector<std::string> names;
   ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, dir_, &names).ok());
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (const auto& n : names) families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  for (const auto& n : names)
+    families.emplace_back(n, rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   ASSERT_TRUE(rocksdb::DB::Open({}, dir_, families, &handles, &raw).ok());

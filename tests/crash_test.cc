@@ -43,7 +43,8 @@ constexpr uint64_t kInvalidEvery = 17;
 // fieldledgerd as a child process.
 class ServerProcess {
  public:
-  explicit ServerProcess(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+  explicit ServerProcess(std::string data_dir)
+      : data_dir_(std::move(data_dir)) {}
   ~ServerProcess() { Kill(); }
 
   // Starts the server on port 0 and returns its address once it serves.
@@ -216,7 +217,8 @@ class Device {
       const uint64_t seq = r.client_seq();
       const bool invalid = seq % kInvalidEvery == 0;
       if (r.outcome() == v1::OUTCOME_REJECTED) {
-        EXPECT_TRUE(invalid) << "seq " << seq << ": " << r.rejection().message();
+        EXPECT_TRUE(invalid)
+            << "seq " << seq << ": " << r.rejection().message();
         EXPECT_EQ(r.rejection().field(), "report_finding.finding.summary");
         rejected_[seq] = true;
       } else {
@@ -274,7 +276,8 @@ TEST(CrashTest, AcknowledgedMutationsSurviveKill9ExactlyOnce) {
   v1::CreateRegionRequest region;
   region.mutable_region()->set_id("sz");
   region.mutable_region()->set_name("深圳市");
-  AdminCall(*admin, admin_token, region, &created, &v1::Admin::Stub::CreateRegion);
+  AdminCall(*admin, admin_token, region, &created,
+            &v1::Admin::Stub::CreateRegion);
   v1::CreateUnitRequest unit;
   unit.mutable_unit()->set_id("u1");
   unit.mutable_unit()->set_name("粤海街道办");
@@ -311,8 +314,8 @@ TEST(CrashTest, AcknowledgedMutationsSurviveKill9ExactlyOnce) {
   for (int cycle = 0; cycle < kCycles; ++cycle) {
     endpoint.AwaitAcksAbove(endpoint.acks());
     // The random moment: the schedule is the test's input, not a wait.
-    absl::SleepFor(absl::Milliseconds(
-        std::uniform_int_distribution<int>(0, 150)(rng)));
+    absl::SleepFor(
+        absl::Milliseconds(std::uniform_int_distribution<int>(0, 150)(rng)));
     server.Kill();
     endpoint.Set(server.Start());
   }
@@ -333,7 +336,8 @@ TEST(CrashTest, AcknowledgedMutationsSurviveKill9ExactlyOnce) {
   std::map<std::pair<std::string, uint64_t>, uint64_t> in_log;
   for (const v1::Event& e : *events) {
     if (!e.has_origin()) continue;
-    const auto key = std::make_pair(e.origin().client_id(), e.origin().client_seq());
+    const auto key =
+        std::make_pair(e.origin().client_id(), e.origin().client_seq());
     ASSERT_TRUE(in_log.emplace(key, e.seq()).second)
         << "mutation applied twice: " << key.first << "/" << key.second;
     auto device = by_client.find(key.first);
@@ -364,20 +368,23 @@ TEST(CrashTest, AcknowledgedMutationsSurviveKill9ExactlyOnce) {
     }
     // The mark is where the device's last mutation is.
     uint64_t mark = 0;
-    ASSERT_TRUE((*store)->Run([&](Txn& txn) {
-      auto m = txn.GetHighWaterMark(client);
-      if (!m.ok()) return m.status();
-      mark = *m;
-      return absl::OkStatus();
-    }).ok());
+    ASSERT_TRUE((*store)
+                    ->Run([&](Txn& txn) {
+                      auto m = txn.GetHighWaterMark(client);
+                      if (!m.ok()) return m.status();
+                      mark = *m;
+                      return absl::OkStatus();
+                    })
+                    .ok());
     EXPECT_EQ(mark, d->mutations().size());
   }
   EXPECT_EQ(static_cast<int64_t>(in_log.size()), applied);
   EXPECT_GT(rejected, 0);
-  std::printf("crash_test: %d kill -9 cycles, %lld mutations applied, %lld "
-              "rejected, %zu events\n",
-              kCycles, static_cast<long long>(applied),
-              static_cast<long long>(rejected), events->size());
+  std::printf(
+      "crash_test: %d kill -9 cycles, %lld mutations applied, %lld "
+      "rejected, %zu events\n",
+      kCycles, static_cast<long long>(applied),
+      static_cast<long long>(rejected), events->size());
   store->reset();
   std::filesystem::remove_all(dir);
 }

@@ -113,9 +113,11 @@ TEST_F(EndToEndTest, OfflineFindingsSyncExactlyOnceAndSurviveRestart) {
     f->set_id(NewUuidV7(absl::Now()));
     f->set_unit_id("yuehai");
     f->set_category_id("commuting");
-    f->set_summary(absl::StrCat("第", i, "号：工作日下午窗口无人, \"quoted\" 🙂"));
+    f->set_summary(absl::StrCat(
+        "第", i, "号：工作日下午窗口无人, \"quoted\" 🙂"));
     f->set_detail("镇干部走读，群众办事排长队。\n第二行");
-    f->mutable_observed_at()->set_seconds(absl::ToUnixSeconds(absl::Now()) - 60);
+    f->mutable_observed_at()->set_seconds(absl::ToUnixSeconds(absl::Now()) -
+                                          60);
     f->mutable_location()->set_latitude(22.5431);
     f->mutable_location()->set_longitude(113.9365);
     summaries.push_back(f->summary());
