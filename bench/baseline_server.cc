@@ -27,9 +27,9 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "fieldledger/v1/sync.grpc.pb.h"
 
 ABSL_FLAG(std::string, mode, "noop",

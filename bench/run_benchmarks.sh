@@ -4,6 +4,7 @@
 #
 #   bench/run_benchmarks.sh                # 5 rounds of 10 s each
 #   RUNS=3 DURATION=5s bench/run_benchmarks.sh
+#   BUILD=build-bench bench/run_benchmarks.sh   # another build directory
 #
 # Each round measures every configuration once, in turn, each on a fresh
 # server in its own temporary directory, so the machine's noise hits all of
@@ -55,9 +56,11 @@ field() {
 
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
-load() { "$bin/fieldledger_load" --target="$addr" --duration="$DURATION" "$@" | tail -1; }
+# The result line; a "first error" line after it goes to stderr.
+result() { awk '/ in_flight=/ && !d {print; d=1; next} {print > "/dev/stderr"}'; }
+load() { "$bin/fieldledger_load" --target="$addr" --duration="$DURATION" "$@" | result; }
 
-declare -A rate p99
+declare -A rate p50 p99
 configs=(noop rocksdb single batch100)
 for run in $(seq 1 "$RUNS"); do
   for c in "${configs[@]}"; do
@@ -80,6 +83,7 @@ for run in $(seq 1 "$RUNS"); do
     rm -rf "$dir"
     echo "round $run $c: $line" >&2
     rate[$c]+="$(field findings/s "$line") "
+    p50[$c]+="$(field p50 "$line") "
     p99[$c]+="$(field p99 "$line") "
   done
 done
@@ -87,12 +91,13 @@ done
 m() { tr ' ' '\n' <<<"$1" | grep . | median; }
 noop=$(m "${rate[noop]}")
 single=$(m "${rate[single]}")
-echo "| configuration (64 in flight, one channel) | findings/s (median of $RUNS) | p99 ms (median) |"
-echo "|---|---|---|"
-echo "| gRPC no-op baseline | $noop | $(m "${p99[noop]}") |"
-echo "| gRPC + one synced RocksDB put per Push | $(m "${rate[rocksdb]}") | $(m "${p99[rocksdb]}") |"
-echo "| fieldledgerd, 1 finding per Push | $single | $(m "${p99[single]}") |"
-echo "| fieldledgerd, 100 findings per Push | $(m "${rate[batch100]}") | $(m "${p99[batch100]}") |"
+row() { echo "| $1 | $(m "${rate[$2]}") | $(m "${p50[$2]}") | $(m "${p99[$2]}") |"; }
+echo "| configuration (64 in flight, one channel) | findings/s (median of $RUNS) | p50 ms | p99 ms |"
+echo "|---|---|---|---|"
+row "gRPC no-op baseline" noop
+row "gRPC + one synced RocksDB put per Push" rocksdb
+row "fieldledgerd, 1 finding per Push" single
+row "fieldledgerd, 100 findings per Push" batch100
 echo
 echo "single-finding Push / no-op: $(awk -v a="$single" -v b="$noop" 'BEGIN {printf "%.2f", a/b}')"
 
@@ -100,18 +105,24 @@ echo "single-finding Push / no-op: $(awk -v a="$single" -v b="$noop" 'BEGIN {pri
 dir="$work/fill"
 start fill "$bin/fieldledgerd" --data_dir="$dir" --listen=127.0.0.1:0
 "$bin/fieldledger_load" --target="$addr" --admin_token_file="$dir/admin.token" \
-  --batch=500 --in_flight=16 --requests=$((FILL / 500)) | tail -1 >&2
+  --batch=500 --in_flight=16 --requests=$((FILL / 500)) | result >&2
+# Let flushes and compactions settle before reading the RSS.
+sleep "${SETTLE:-5}"
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
 fill_addr=$addr
 kill -9 "$pid"
 wait "$pid" 2>/dev/null || true
 # The probe starts with the process and polls until the node answers.
+t0=$(date +%s%N)
 "$bin/fieldledgerd" --data_dir="$dir" --listen="$fill_addr" >"$work/restart.log" 2>&1 &
 pid=$!
 pids+=("$pid")
 probe=$("$bin/fieldledger_load" --target="$fill_addr" --admin_token_file="$dir/admin.token" --probe | tail -1)
+t1=$(date +%s%N)
 rss_after=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 stop
 echo
-echo "with $FILL findings stored: RSS $((rss / 1024)) MiB after the fill, $((rss_after / 1024)) MiB after the restart"
+echo "with $FILL findings stored: RSS $((rss / 1024)) MiB after the fill (peak $((hwm / 1024)) MiB), $((rss_after / 1024)) MiB after the restart"
 echo "restart after kill -9, from process start: $probe"
+echo "restart after kill -9, wall clock from exec to first push applied: $(((t1 - t0) / 1000000)) ms"
