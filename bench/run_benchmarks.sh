@@ -60,7 +60,18 @@ median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+
 result() { awk '/ in_flight=/ && !d {print; d=1; next} {print > "/dev/stderr"}'; }
 load() { "$bin/fieldledger_load" --target="$addr" --duration="$DURATION" "$@" | result; }
 
+# CPU and I/O pressure over the last 10 s (Linux PSI), to spot rounds that
+# other work on the machine disturbed.
+pressure() {
+  for r in cpu io; do
+    [ -r /proc/pressure/$r ] && printf 'psi_%s=%s ' "$r" \
+      "$(awk '/^some/ {sub("avg10=", "", $2); print $2}' /proc/pressure/$r)"
+  done
+  return 0
+}
+
 declare -A rate p50 p99
+ratios=""  # single / noop of each round: robust to noise that shifts between rounds
 configs=(noop rocksdb single batch100)
 for run in $(seq 1 "$RUNS"); do
   for c in "${configs[@]}"; do
@@ -81,8 +92,10 @@ for run in $(seq 1 "$RUNS"); do
     esac
     stop
     rm -rf "$dir"
-    echo "round $run $c: $line" >&2
+    echo "round $run $c: $line $(pressure)" >&2
     rate[$c]+="$(field findings/s "$line") "
+    [ "$c" = noop ] && round_noop=$(field findings/s "$line")
+    [ "$c" = single ] && ratios+="$(awk -v a="$(field findings/s "$line")" -v b="$round_noop" 'BEGIN {printf "%.3f", a/b}') "
     p50[$c]+="$(field p50 "$line") "
     p99[$c]+="$(field p99 "$line") "
   done
@@ -99,7 +112,8 @@ row "gRPC + one synced RocksDB put per Push" rocksdb
 row "fieldledgerd, 1 finding per Push" single
 row "fieldledgerd, 100 findings per Push" batch100
 echo
-echo "single-finding Push / no-op: $(awk -v a="$single" -v b="$noop" 'BEGIN {printf "%.2f", a/b}')"
+echo "single-finding Push / no-op: $(awk -v a="$single" -v b="$noop" 'BEGIN {printf "%.2f", a/b}') (ratio of the medians);" \
+  "median of the per-round ratios $(m "$ratios") (rounds: $ratios)"
 
 # A node with FILL findings: RSS, then restart after kill -9.
 dir="$work/fill"
