@@ -54,6 +54,7 @@ namespace fieldledger {
 namespace {
 
 constexpr int kDevices = 6;
+// At least 20 in CI; FIELDLEDGER_CRASH_CYCLES=<n> runs more (or fewer).
 constexpr int kCycles = 20;
 constexpr int kMaxBatch = 50;
 // Kill delay after the server acknowledged something new, in milliseconds.
@@ -61,6 +62,10 @@ constexpr int kMinKillDelayMs = 2;
 constexpr int kMaxKillDelayMs = 300;
 // One mutation in kInvalidOneIn is invalid and must be rejected.
 constexpr int kInvalidOneIn = 15;
+// One restart in kKillInRecoveryOneIn is killed again 0-40 ms after exec,
+// usually while RocksDB is still recovering, before the real restart.
+constexpr int kKillInRecoveryOneIn = 4;
+constexpr int kMaxRecoveryKillDelayMs = 40;
 // Every kCheckEvery-th kill, the test opens the store and checks its derived
 // state before the restart (each check replays the whole log).
 constexpr int kCheckEvery = 4;
@@ -83,6 +88,12 @@ class ServerProcess {
   // Starts fieldledgerd on port 0 and returns "127.0.0.1:PORT" once it
   // prints that it serves.
   absl::StatusOr<std::string> Start() {
+    if (absl::Status s = Spawn(); !s.ok()) return s;
+    return AwaitServing();
+  }
+
+  // Starts fieldledgerd without waiting for it.
+  absl::Status Spawn() {
     // Everything the child needs is made before fork: between fork and exec
     // only async-signal-safe calls.
     const std::string data_flag = "--data_dir=" + data_dir_;
@@ -91,7 +102,11 @@ class ServerProcess {
     int out[2];
     if (pipe2(out, O_CLOEXEC) != 0) return absl::InternalError("pipe2");
     const pid_t pid = fork();
-    if (pid < 0) return absl::InternalError("fork");
+    if (pid < 0) {
+      close(out[0]);
+      close(out[1]);
+      return absl::InternalError("fork");
+    }
     if (pid == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
       dup2(out[1], STDOUT_FILENO);       // dup2 clears close-on-exec
@@ -102,6 +117,11 @@ class ServerProcess {
     pid_ = pid;
     // Kept open until Kill, so that the server never writes to a closed pipe.
     stdout_fd_ = out[0];
+    return absl::OkStatus();
+  }
+
+  // Reads the server's stdout until it says where it serves.
+  absl::StatusOr<std::string> AwaitServing() {
     const std::string marker = "serving on ";
     std::string text;
     const absl::Time deadline = absl::Now() + kStartTimeout;
@@ -564,6 +584,10 @@ TEST(CrashTest, AcknowledgedMutationsSurviveKill9ExactlyOnce) {
   std::printf("crash_test: seed %llu (FIELDLEDGER_CRASH_SEED to replay)\n",
               static_cast<unsigned long long>(seed));
   std::fflush(stdout);
+  int cycles_wanted = kCycles;
+  if (const char* env = getenv("FIELDLEDGER_CRASH_CYCLES")) {
+    ASSERT_TRUE(absl::SimpleAtoi(env, &cycles_wanted)) << env;
+  }
   std::mt19937_64 rng(seed);
   const absl::Time start = absl::Now();
   const absl::Time deadline = start + kTestDeadline;
@@ -601,8 +625,8 @@ TEST(CrashTest, AcknowledgedMutationsSurviveKill9ExactlyOnce) {
   // The killer: once the server acknowledged something new, wait a random
   // moment (the test's input, not synchronisation), kill -9, sometimes check
   // the data, restart on the same data dir.
-  int cycles = 0;
-  for (; cycles < kCycles; ++cycles) {
+  int cycles = 0, recovery_kills = 0;
+  for (; cycles < cycles_wanted; ++cycles) {
     if (!endpoint.AwaitAcksAbove(endpoint.acks(), kProgressTimeout)) {
       ADD_FAILURE() << "no Push acknowledged for " << kProgressTimeout
                     << " in cycle " << cycles;
@@ -613,6 +637,16 @@ TEST(CrashTest, AcknowledgedMutationsSurviveKill9ExactlyOnce) {
     server.Kill();
     if (cycles % kCheckEvery == kCheckEvery - 1) {
       CheckStoreAfterCrash(dir, cycles + 1);
+    }
+    if (std::uniform_int_distribution<int>(1, kKillInRecoveryOneIn)(rng) == 1) {
+      if (const absl::Status spawned = server.Spawn(); !spawned.ok()) {
+        ADD_FAILURE() << spawned;
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(
+          std::uniform_int_distribution<int>(0, kMaxRecoveryKillDelayMs)(rng)));
+      server.Kill();
+      ++recovery_kills;
     }
     absl::StatusOr<std::string> address = server.Start();
     if (!address.ok()) {
@@ -625,7 +659,7 @@ TEST(CrashTest, AcknowledgedMutationsSurviveKill9ExactlyOnce) {
   // Devices resend whatever is unacknowledged until it is, then stop.
   stop = true;
   for (auto& t : threads) t.join();
-  EXPECT_EQ(cycles, kCycles);
+  EXPECT_EQ(cycles, cycles_wanted);
 
   // Over the wire: each device's mark is its last client_seq, and it pulls
   // back exactly its applied findings, all still reported.
@@ -765,10 +799,12 @@ TEST(CrashTest, AcknowledgedMutationsSurviveKill9ExactlyOnce) {
   EXPECT_GT(total.pushes_failed, 0) << "no kill interrupted a client";
 
   std::printf(
-      "crash_test: %d kill -9 cycles, %d devices, %lld pushes acknowledged, "
+      "crash_test: %d kill -9 cycles (+%d kills in recovery), %d devices, %lld "
+      "pushes acknowledged, "
       "%lld pushes failed by kills, %lld mutations applied (%lld of them "
       "acknowledged again as replays), %lld rejected, %zu events, %.1f s\n",
-      cycles, kDevices, static_cast<long long>(total.pushes_acknowledged),
+      cycles, recovery_kills, kDevices,
+      static_cast<long long>(total.pushes_acknowledged),
       static_cast<long long>(total.pushes_failed),
       static_cast<long long>(applied),
       static_cast<long long>(total.replays_already_applied),
