@@ -632,6 +632,12 @@ absl::Status Store::Impl::CheckDerivedState() {
     FL_RETURN_IF_ERROR(Scan(
         family, "", "",
         [&](absl::string_view key, absl::string_view value) {
+          if (next != want.end() && next->first < key) {
+            diff = absl::DataLossError(absl::StrCat(
+                kFamilyNames[static_cast<int>(family)],
+                ": missing key ", absl::CEscape(next->first)));
+            return false;
+          }
           if (next == want.end() || next->first != key) {
             diff = absl::DataLossError(absl::StrCat(
                 kFamilyNames[static_cast<int>(family)],
