@@ -53,7 +53,7 @@ grpc::ServerUnaryReactor* Write(storage::Store& store,
                                 grpc::CallbackServerContext* context,
                                 absl::string_view rpc,
                                 std::initializer_list<v1::Role> roles, Fn fn) {
-  // Taken here, on the handler's thread: the writer thread finishes it.
+  // Taken here, on the handler's thread: a store thread finishes it.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   v1::Principal caller;
   if (roles.size() > 0) {
