@@ -5,6 +5,7 @@
 
 #include "core/admin.h"
 #include "core/memory_txn.h"
+#include "core/test_fixtures.h"
 #include "core/text.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -14,25 +15,12 @@ namespace {
 
 using ::testing::HasSubstr;
 
-const absl::Time kNow = absl::FromUnixSeconds(1756800000);
+using fixtures::kNow;
 
 class SyncTest : public ::testing::Test {
  protected:
   SyncTest() {
-    Limits limits;
-    v1::Region region;
-    region.set_id("sz");
-    region.set_name("深圳市");
-    v1::Unit unit;
-    unit.set_id("u1");
-    unit.set_name("粤海街道办");
-    unit.set_region_id("sz");
-    v1::Category category;
-    category.set_id("commuting");
-    category.set_name("走读");
-    EXPECT_TRUE(CreateRegion(txn_, "admin", region, kNow, limits).ok());
-    EXPECT_TRUE(CreateUnit(txn_, "admin", unit, kNow, limits).ok());
-    EXPECT_TRUE(CreateCategory(txn_, "admin", category, kNow, limits).ok());
+    EXPECT_TRUE(fixtures::SeedRegistry(txn_).ok());
     alice_.set_role(v1::ROLE_INSPECTOR);
     alice_.set_name("i-alice");
     alice_.set_client_id("c-alice");
@@ -41,18 +29,8 @@ class SyncTest : public ::testing::Test {
     bob_.set_client_id("c-bob");
   }
 
-  static v1::Mutation Report(const v1::Principal& who, uint64_t seq,
-                             absl::string_view summary = "不在岗") {
-    v1::Mutation m;
-    m.set_client_id(who.client_id());
-    m.set_client_seq(seq);
-    v1::Finding* f = m.mutable_report_finding()->mutable_finding();
-    f->set_id(NewUuidV7(kNow));
-    f->set_unit_id("u1");
-    f->set_category_id("commuting");
-    f->set_summary(std::string(summary));
-    f->mutable_observed_at()->set_seconds(absl::ToUnixSeconds(kNow));
-    return m;
+  static v1::Mutation Report(const v1::Principal& who, uint64_t seq) {
+    return fixtures::ReportMutation(who.client_id(), seq);
   }
 
   absl::StatusOr<v1::PushResponse> Push(const v1::Principal& who,

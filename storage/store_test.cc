@@ -10,6 +10,7 @@
 #include "absl/synchronization/notification.h"
 #include "core/admin.h"
 #include "core/sync.h"
+#include "core/test_fixtures.h"
 #include "core/text.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
@@ -17,7 +18,7 @@
 namespace fieldledger::storage {
 namespace {
 
-const absl::Time kNow = absl::FromUnixSeconds(1756800000);
+using fixtures::kNow;
 
 class StoreTest : public ::testing::Test {
  protected:
@@ -26,30 +27,7 @@ class StoreTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     Reopen();
-    ASSERT_TRUE(
-        store_
-            ->Run([](Txn& txn) {
-              Limits limits;
-              v1::Region region;
-              region.set_id("sz");
-              region.set_name("深圳市");
-              v1::Unit unit;
-              unit.set_id("u1");
-              unit.set_name("粤海街道办");
-              unit.set_region_id("sz");
-              v1::Category category;
-              category.set_id("commuting");
-              category.set_name("走读");
-              if (auto s = CreateRegion(txn, "admin", region, kNow, limits);
-                  !s.ok())
-                return s.status();
-              if (auto s = CreateUnit(txn, "admin", unit, kNow, limits);
-                  !s.ok())
-                return s.status();
-              return CreateCategory(txn, "admin", category, kNow, limits)
-                  .status();
-            })
-            .ok());
+    ASSERT_TRUE(store_->Run(fixtures::SeedRegistry).ok());
     alice_.set_role(v1::ROLE_INSPECTOR);
     alice_.set_name("i-alice");
     alice_.set_client_id("c-alice");
@@ -68,15 +46,9 @@ class StoreTest : public ::testing::Test {
   }
 
   static v1::Mutation Report(uint64_t seq, absl::string_view unit = "u1") {
-    v1::Mutation m;
-    m.set_client_id("c-alice");
-    m.set_client_seq(seq);
-    v1::Finding* f = m.mutable_report_finding()->mutable_finding();
-    f->set_id(NewUuidV7(kNow));
-    f->set_unit_id(std::string(unit));
-    f->set_category_id("commuting");
-    f->set_summary("窗口无人");
-    f->mutable_observed_at()->set_seconds(absl::ToUnixSeconds(kNow));
+    v1::Mutation m = fixtures::ReportMutation("c-alice", seq);
+    m.mutable_report_finding()->mutable_finding()->set_unit_id(
+        std::string(unit));
     return m;
   }
 
