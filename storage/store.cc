@@ -633,9 +633,9 @@ absl::Status Store::Impl::CheckDerivedState() {
         family, "", "",
         [&](absl::string_view key, absl::string_view value) {
           if (next != want.end() && next->first < key) {
-            diff = absl::DataLossError(absl::StrCat(
-                kFamilyNames[static_cast<int>(family)],
-                ": missing key ", absl::CEscape(next->first)));
+            diff = absl::DataLossError(
+                absl::StrCat(kFamilyNames[static_cast<int>(family)],
+                             ": missing key ", absl::CEscape(next->first)));
             return false;
           }
           if (next == want.end() || next->first != key) {
