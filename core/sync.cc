@@ -138,11 +138,17 @@ absl::Status CheckRequest(const v1::Principal& caller,
       return absl::PermissionDeniedError(absl::StrCat(
           "mutations[", i, "].client_id: is not the caller's client id"));
     }
-    const uint64_t want = i == 0 ? 1 : ms[0].client_seq() + i;
-    if (i == 0 ? ms[i].client_seq() < want : ms[i].client_seq() != want) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "mutations[", i, "].client_seq: must be ", i == 0 ? "at least " : "",
-          want, ", got ", ms[i].client_seq()));
+  }
+  if (!ms.empty() && ms[0].client_seq() == 0) {
+    return absl::InvalidArgumentError(
+        "mutations[0].client_seq: must be at least 1, got 0");
+  }
+  for (int i = 1; i < ms.size(); ++i) {
+    const uint64_t want = ms[0].client_seq() + i;
+    if (ms[i].client_seq() != want) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("mutations[", i, "].client_seq: must be ", want,
+                       " (consecutive), got ", ms[i].client_seq()));
     }
   }
   return absl::OkStatus();

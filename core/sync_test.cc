@@ -122,8 +122,9 @@ TEST_F(SyncTest, RequestLevelChecksChangeNothing) {
 
   auto holes = Push(alice_, {Report(alice_, 1), Report(alice_, 3)});
   EXPECT_EQ(holes.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(holes.status().message()),
-              HasSubstr("mutations[1].client_seq: must be 2, got 3"));
+  EXPECT_THAT(
+      std::string(holes.status().message()),
+      HasSubstr("mutations[1].client_seq: must be 2 (consecutive), got 3"));
 
   auto zero = Push(alice_, {Report(alice_, 0)});
   EXPECT_THAT(std::string(zero.status().message()),
