@@ -29,6 +29,14 @@ uint32_t BigEndian32(absl::string_view s, size_t i) {
          static_cast<uint32_t>(ByteAt(s, i + 2)) << 8 | ByteAt(s, i + 3);
 }
 
+// `v` as `digits` upper-case hex digits: markers are written 0xFFD8 in T.81.
+std::string UpperHex(uint32_t v, int digits) {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  std::string out(digits, '0');
+  for (int i = digits - 1; i >= 0; --i, v >>= 4) out[i] = kDigits[v & 0xF];
+  return out;
+}
+
 // Where a walk over a file puts what it finds. Either pointer may be null.
 struct WalkOutput {
   std::string* kept;                // the file without its metadata
@@ -48,7 +56,7 @@ struct WalkOutput {
 // ---- JPEG (ITU-T T.81 Annex B) ----
 
 std::string MarkerName(uint8_t code) {
-  return absl::StrCat("0xFF", absl::Hex(code, absl::kZeroPad2));
+  return absl::StrCat("0xFF", UpperHex(code, 2));
 }
 
 absl::Status JpegError(absl::string_view what, size_t offset) {
@@ -92,12 +100,13 @@ absl::string_view JpegMetadataKind(uint8_t code, absl::string_view payload) {
         return "JPEG APP1 (EXIF)";
       }
       if (absl::StartsWith(
-              payload, absl::string_view("http://ns.adobe.com/xap/1.0/\0", 29))) {
+              payload,
+              absl::string_view("http://ns.adobe.com/xap/1.0/\0", 29))) {
         return "JPEG APP1 (XMP)";
       }
-      if (absl::StartsWith(payload, absl::string_view(
-                                        "http://ns.adobe.com/xmp/extension/\0",
-                                        35))) {
+      if (absl::StartsWith(
+              payload,
+              absl::string_view("http://ns.adobe.com/xmp/extension/\0", 35))) {
         return "JPEG APP1 (extended XMP)";
       }
       return "JPEG APP1 (other)";
@@ -153,8 +162,7 @@ absl::Status WalkJpeg(absl::string_view bytes, const WalkOutput& out) {
     }
     if (ByteAt(bytes, pos) != 0xFF) {
       return JpegError(absl::StrCat("expected a marker, found byte 0x",
-                                    absl::Hex(ByteAt(bytes, pos),
-                                              absl::kZeroPad2)),
+                                    UpperHex(ByteAt(bytes, pos), 2)),
                        pos);
     }
     const size_t segment_start = pos;  // fill bytes go with their marker
@@ -171,10 +179,9 @@ absl::Status WalkJpeg(absl::string_view bytes, const WalkOutput& out) {
     }
     if (code == 0xD8) return JpegError("second SOI", marker_offset);
     if (code >= 0xD0 && code <= 0xD7) {
-      return JpegError(
-          absl::StrCat("restart marker ", MarkerName(code),
-                       " outside entropy-coded data"),
-          marker_offset);
+      return JpegError(absl::StrCat("restart marker ", MarkerName(code),
+                                    " outside entropy-coded data"),
+                       marker_offset);
     }
     if (code < 0xC0) {
       return JpegError(absl::StrCat("reserved marker ", MarkerName(code)),
@@ -203,8 +210,7 @@ absl::Status WalkJpeg(absl::string_view bytes, const WalkOutput& out) {
     if (bytes.size() - pos < length) {
       return JpegError(
           absl::StrCat("segment ", MarkerName(code), " has length ", length,
-                       ", past the end of the data (", bytes.size(),
-                       " bytes)"),
+                       ", past the end of the data (", bytes.size(), " bytes)"),
           marker_offset);
     }
     const size_t segment_end = pos + length;
@@ -269,8 +275,7 @@ absl::Status WalkPng(absl::string_view bytes, const WalkOutput& out) {
           return IsChunkTypeByte(static_cast<uint8_t>(c));
         })) {
       return PngError(absl::StrCat("invalid chunk type 0x",
-                                   absl::Hex(BigEndian32(bytes, pos + 4),
-                                             absl::kZeroPad8)),
+                                   UpperHex(BigEndian32(bytes, pos + 4), 8)),
                       pos);
     }
     if (length > 0x7FFFFFFFu) {
@@ -281,26 +286,24 @@ absl::Status WalkPng(absl::string_view bytes, const WalkOutput& out) {
     if (bytes.size() - pos - 12 < length) {
       return PngError(
           absl::StrCat("chunk '", type, "' has length ", length,
-                       ", past the end of the data (", bytes.size(),
-                       " bytes)"),
+                       ", past the end of the data (", bytes.size(), " bytes)"),
           pos);
     }
     const size_t chunk_end = pos + 12 + length;
     const uint32_t stored_crc = BigEndian32(bytes, chunk_end - 4);
     const uint32_t crc = Crc32(bytes.substr(pos + 4, 4 + length));
     if (stored_crc != crc) {
-      return PngError(
-          absl::StrCat("bad CRC in chunk '", type, "' (stored 0x",
-                       absl::Hex(stored_crc, absl::kZeroPad8), ", computed 0x",
-                       absl::Hex(crc, absl::kZeroPad8), ")"),
-          pos);
+      return PngError(absl::StrCat("bad CRC in chunk '", type, "' (stored 0x",
+                                   UpperHex(stored_crc, 8), ", computed 0x",
+                                   UpperHex(crc, 8), ")"),
+                      pos);
     }
     const bool first = pos == kPngSignature.size();
     if (first != (type == "IHDR")) {
-      return PngError(first ? absl::StrCat("first chunk is '", type,
-                                           "', not IHDR")
-                            : std::string("second IHDR"),
-                      pos);
+      return PngError(
+          first ? absl::StrCat("first chunk is '", type, "', not IHDR")
+                : std::string("second IHDR"),
+          pos);
     }
     if (type == "IDAT") seen_idat = true;
     if (type == "IEND") {
@@ -359,8 +362,7 @@ absl::StatusOr<std::string> StripMetadata(absl::string_view bytes) {
   return kept;
 }
 
-absl::StatusOr<std::vector<std::string>> FindMetadata(
-    absl::string_view bytes) {
+absl::StatusOr<std::vector<std::string>> FindMetadata(absl::string_view bytes) {
   std::vector<std::string> kinds;
   absl::Status status = Walk(bytes, WalkOutput{nullptr, &kinds});
   if (!status.ok()) return status;
@@ -371,9 +373,9 @@ absl::Status CheckNoMetadata(absl::string_view bytes) {
   absl::StatusOr<std::vector<std::string>> kinds = FindMetadata(bytes);
   if (!kinds.ok()) return kinds.status();
   if (kinds->empty()) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat("evidence carries identifying metadata: ",
-                   absl::StrJoin(*kinds, ", "), "; strip it before hashing"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "evidence carries identifying metadata: ", absl::StrJoin(*kinds, ", "),
+      "; strip it before hashing"));
 }
 
 uint32_t Crc32(absl::string_view data) {
