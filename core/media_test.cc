@@ -1,8 +1,10 @@
 #include "core/media.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
@@ -396,6 +398,24 @@ const char* const kAllFiles[] = {"base.jpg",        "meta.jpg",
                                  "progressive.jpg", "progressive_meta.jpg",
                                  "base.png",        "meta.png"};
 
+// A copy of `bytes` in a heap block of exactly its size, so that a read one
+// past the end is caught by AddressSanitizer or valgrind (a std::string has
+// its terminating NUL and often spare capacity there).
+class ExactCopy {
+ public:
+  explicit ExactCopy(absl::string_view bytes)
+      : data_(new char[bytes.size()]), size_(bytes.size()) {
+    std::copy(bytes.begin(), bytes.end(), data_.get());
+  }
+  absl::string_view view() const {
+    return absl::string_view(data_.get(), size_);
+  }
+
+ private:
+  std::unique_ptr<char[]> data_;
+  size_t size_;
+};
+
 TEST(MediaTest, RefusesEveryTruncation) {
   for (const char* name : kAllFiles) {
     const std::string file = ReadTestdata(name);
@@ -406,17 +426,20 @@ TEST(MediaTest, RefusesEveryTruncation) {
         EXPECT_EQ(Strip(prefix), prefix);
         continue;
       }
-      const absl::Status status = StripStatus(prefix);
+      const ExactCopy exact(prefix);
+      const absl::Status status = StripMetadata(exact.view()).status();
       ASSERT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-      ASSERT_EQ(FindMetadata(prefix).status(), status);
+      ASSERT_EQ(FindMetadata(exact.view()).status(), status);
     }
   }
 }
 
 // A stripped result must itself be clean, stable and still the same type.
 void ExpectCleanOrRefused(const std::string& input) {
-  const absl::StatusOr<std::string> stripped = StripMetadata(input);
-  const absl::StatusOr<std::vector<std::string>> kinds = FindMetadata(input);
+  const ExactCopy exact(input);
+  const absl::StatusOr<std::string> stripped = StripMetadata(exact.view());
+  const absl::StatusOr<std::vector<std::string>> kinds =
+      FindMetadata(exact.view());
   ASSERT_EQ(stripped.status(), kinds.status());
   if (!stripped.ok()) {
     ASSERT_EQ(stripped.status().code(), absl::StatusCode::kInvalidArgument);
