@@ -133,10 +133,9 @@ absl::StatusOr<size_t> EndOfEntropyCodedData(absl::string_view bytes,
   while (true) {
     const size_t ff = bytes.find('\xFF', i);
     if (ff == absl::string_view::npos) {
-      return JpegError(
-          absl::StrCat("entropy-coded data from offset ", start,
-                       " runs to the end of the data without EOI; data ends"),
-          bytes.size());
+      return absl::InvalidArgumentError(absl::StrCat(
+          "malformed JPEG: missing EOI: the entropy-coded data from offset ",
+          start, " runs to the end of the data (", bytes.size(), " bytes)"));
     }
     if (ff + 1 == bytes.size()) {
       return JpegError("entropy-coded data ends in a lone 0xFF", ff);

@@ -324,9 +324,11 @@ TEST(MediaTest, RefusesMalformedJpegWithAReason) {
       {Jpeg("\xFF\xD9"), "EOI before any SOS at offset 2"},
       {Jpeg(std::string("\xFF\xDA\x00\x02\xFF\xD9", 6)),
        "SOS before any SOF at offset 2"},
-      {Jpeg(sof.substr(0, sof.size() - 2)), "without EOI"},
+      {Jpeg(sof.substr(0, sof.size() - 2)),
+       "missing EOI: the entropy-coded data from offset"},
       {Jpeg(sof.substr(0, sof.size() - 1)), "ends in a lone 0xFF"},
-      {base.substr(0, base.size() - 1) + std::string(1, '\0'), "without EOI"},
+      {base.substr(0, base.size() - 1) + std::string(1, '\0'),
+       "missing EOI: the entropy-coded data from offset"},
   };
   for (const Case& c : cases) {
     const absl::Status status = StripStatus(c.bytes);
