@@ -98,7 +98,8 @@ absl::Status ValidateCaseAction(const v1::CaseAction& action, absl::Time now,
 // Decides what `action` by `actor` does to the case `current` (whose id is
 // action.case_id): ValidateCaseAction, then the version, then the status.
 // Returns the event to append (body, actor and recorded_at = `now` set; seq
-// not), with the server's fields filled in: times, rounds.
+// not), with the server's fields filled in: times, rounds. INTERNAL when
+// `current` is another case.
 absl::StatusOr<v1::Event> DecideCaseAction(const v1::Case& current,
                                            const v1::CaseAction& action,
                                            absl::string_view actor,
