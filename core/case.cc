@@ -395,6 +395,13 @@ absl::StatusOr<v1::Event> DecideCaseAction(const v1::Case& current,
   FL_RETURN_IF_ERROR(NextStatus(current.id(), current.status(), step,
                                 action.evaluate().rating())
                          .status());
+  if (step == CaseStep::kEscalate &&
+      static_cast<size_t>(current.escalations_size()) >=
+          limits.max_escalations_per_case) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("case ", current.id(), " has ", current.escalations_size(),
+                     " escalations, the most a case holds"));
+  }
 
   v1::Event event;
   *event.mutable_recorded_at() = ToProto(now);

@@ -96,7 +96,9 @@ absl::Status ValidateCaseAction(const v1::CaseAction& action, absl::Time now,
                                 const Limits& limits);
 
 // Decides what `action` by `actor` does to the case `current` (whose id is
-// action.case_id): ValidateCaseAction, then the version, then the status.
+// action.case_id): ValidateCaseAction, then the version, then the status
+// (and FAILED_PRECONDITION for an escalation past
+// limits.max_escalations_per_case).
 // Returns the event to append (body, actor and recorded_at = `now` set; seq
 // not), with the server's fields filled in: times, rounds. INTERNAL when
 // `current` is another case.

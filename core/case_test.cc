@@ -463,6 +463,23 @@ TEST(CaseTest, ValidationNamesTheField) {
   }
 }
 
+TEST(CaseTest, EscalationsPerCaseAreBounded) {
+  Limits limits;
+  limits.max_escalations_per_case = 2;
+  v1::Case c = CaseIn(v1::CASE_STATUS_ASSIGNED);
+  for (int i = 0; i < 2; ++i) {
+    auto event = DecideCaseAction(c, ValidAction(CaseStep::kEscalate, {}),
+                                  "admin", kNow, limits);
+    ASSERT_TRUE(event.ok()) << event.status();
+    ASSERT_TRUE(ApplyCaseEvent(*event, c).ok());
+  }
+  auto third = DecideCaseAction(c, ValidAction(CaseStep::kEscalate, {}),
+                                "admin", kNow, limits);
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(third.status().message()),
+              HasSubstr("has 2 escalations"));
+}
+
 TEST(CaseTest, TextIsCountedInCharactersNotBytes) {
   v1::CaseAction a = ValidAction(CaseStep::kEscalate, {});
   std::string two_hundred;

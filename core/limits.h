@@ -27,6 +27,8 @@ struct Limits {
   size_t max_evidence_refs = 20;
   // Bytes of one piece of evidence.
   uint64_t max_evidence_bytes = uint64_t{256} << 20;
+  // Escalations recorded on one case; each is kept in the case's state.
+  size_t max_escalations_per_case = 100;
 };
 
 }  // namespace fieldledger
