@@ -50,7 +50,7 @@ absl::StatusOr<std::vector<std::string>> RegionPath(const v1::Event& event,
   std::string region_id = unit->region_id();
   // Regions name existing parents when created, so the tree has no cycles;
   // the bound only stops a tampered store from looping.
-  constexpr int kMaxDepth = 64;
+  constexpr size_t kMaxDepth = 64;
   while (!region_id.empty()) {
     FL_ASSIGN_OR_RETURN(std::optional<v1::Region> region,
                         txn.GetRegion(region_id));
