@@ -4,6 +4,7 @@
 #define FIELDLEDGER_CORE_LIMITS_H_
 
 #include <cstddef>
+#include <cstdint>
 
 #include "absl/time/time.h"
 
@@ -22,6 +23,12 @@ struct Limits {
   size_t max_note_chars = 2000;
   // How far in the future observed_at may lie (clients' clocks drift).
   absl::Duration max_clock_skew = absl::Minutes(5);
+  // Evidence references in one rectification report.
+  size_t max_evidence_refs = 20;
+  // Bytes of one piece of evidence.
+  uint64_t max_evidence_bytes = uint64_t{256} << 20;
+  // Escalations recorded on one case; each is kept in the case's state.
+  size_t max_escalations_per_case = 100;
 };
 
 }  // namespace fieldledger

@@ -1,5 +1,9 @@
 #include "core/memory_txn.h"
 
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
 namespace fieldledger {
 namespace {
 
@@ -55,6 +59,54 @@ absl::Status MemoryTxn::PutUnit(const v1::Unit& unit) {
 
 absl::Status MemoryTxn::PutCategory(const v1::Category& category) {
   categories[category.id()] = category;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<v1::Case>> MemoryTxn::GetCase(
+    absl::string_view id) {
+  return Find(cases, std::string(id));
+}
+
+absl::Status MemoryTxn::PutCase(const v1::Case* before, const v1::Case& after) {
+  auto stored = cases.find(after.id());
+  const bool matches = stored == cases.end()
+                           ? before == nullptr
+                           : before != nullptr && before->id() == after.id() &&
+                                 before->SerializeAsString() ==
+                                     stored->second.SerializeAsString();
+  if (!matches) {
+    return absl::InternalError(absl::StrCat(
+        "PutCase(", after.id(), "): `before` is not the stored case"));
+  }
+  if (before != nullptr) {
+    for (const CaseIndexKey& key : CaseIndexKeys(*before)) {
+      case_index.erase(key);
+    }
+  }
+  for (CaseIndexKey& key : CaseIndexKeys(after)) {
+    case_index.insert(std::move(key));
+  }
+  cases[after.id()] = after;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<v1::Campaign>> MemoryTxn::GetCampaign(
+    absl::string_view id) {
+  return Find(campaigns, std::string(id));
+}
+
+absl::Status MemoryTxn::PutCampaign(const v1::Campaign& campaign) {
+  campaigns[campaign.id()] = campaign;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<v1::PublishedList>> MemoryTxn::GetList(
+    v1::ListKind kind, absl::string_view period) {
+  return Find(lists, std::make_pair(kind, std::string(period)));
+}
+
+absl::Status MemoryTxn::PutList(const v1::PublishedList& list) {
+  lists[{list.kind(), list.period()}] = list;
   return absl::OkStatus();
 }
 

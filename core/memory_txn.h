@@ -6,10 +6,12 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/case.h"
 #include "core/txn.h"
 
 namespace fieldledger {
@@ -22,6 +24,11 @@ class MemoryTxn final : public Txn, public FeedReader {
   std::map<std::string, v1::Region> regions;
   std::map<std::string, v1::Unit> units;
   std::map<std::string, v1::Category> categories;
+  std::map<std::string, v1::Case> cases;
+  // Every entry of every case index, in index order.
+  std::set<CaseIndexKey> case_index;
+  std::map<std::string, v1::Campaign> campaigns;
+  std::map<std::pair<v1::ListKind, std::string>, v1::PublishedList> lists;
   // audience -> seq -> change
   std::map<std::string, std::map<uint64_t, v1::Change>> feeds;
   std::map<std::string, uint64_t> high_water_marks;
@@ -43,6 +50,17 @@ class MemoryTxn final : public Txn, public FeedReader {
   absl::Status PutRegion(const v1::Region& region) override;
   absl::Status PutUnit(const v1::Unit& unit) override;
   absl::Status PutCategory(const v1::Category& category) override;
+  // PutCase checks its contract: INTERNAL when `before` is not the stored
+  // case.
+  absl::StatusOr<std::optional<v1::Case>> GetCase(
+      absl::string_view id) override;
+  absl::Status PutCase(const v1::Case* before, const v1::Case& after) override;
+  absl::StatusOr<std::optional<v1::Campaign>> GetCampaign(
+      absl::string_view id) override;
+  absl::Status PutCampaign(const v1::Campaign& campaign) override;
+  absl::StatusOr<std::optional<v1::PublishedList>> GetList(
+      v1::ListKind kind, absl::string_view period) override;
+  absl::Status PutList(const v1::PublishedList& list) override;
   absl::Status PutFeed(absl::string_view audience,
                        const v1::Change& change) override;
   absl::StatusOr<uint64_t> GetHighWaterMark(

@@ -1,6 +1,13 @@
 #include "core/projection.h"
 
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "core/case.h"
 #include "core/status_macros.h"
 
 namespace fieldledger {
@@ -29,6 +36,71 @@ absl::StatusOr<v1::FindingRecord> ExistingFinding(const v1::Event& event,
   return *std::move(record);
 }
 
+// The regions holding unit `unit_id`, root first.
+absl::StatusOr<std::vector<std::string>> RegionPath(const v1::Event& event,
+                                                    absl::string_view unit_id,
+                                                    Txn& txn) {
+  FL_ASSIGN_OR_RETURN(std::optional<v1::Unit> unit, txn.GetUnit(unit_id));
+  if (!unit) {
+    return absl::InternalError(absl::StrCat("event ", event.seq(),
+                                            " names unit ", unit_id,
+                                            ", which does not exist"));
+  }
+  std::vector<std::string> path;
+  std::string region_id = unit->region_id();
+  // Regions name existing parents when created, so the tree has no cycles;
+  // the bound only stops a tampered store from looping.
+  constexpr size_t kMaxDepth = 64;
+  while (!region_id.empty()) {
+    FL_ASSIGN_OR_RETURN(std::optional<v1::Region> region,
+                        txn.GetRegion(region_id));
+    if (!region || path.size() == kMaxDepth) {
+      return absl::InternalError(absl::StrCat("event ", event.seq(),
+                                              ": region ", region_id,
+                                              " is missing or too deep"));
+    }
+    path.push_back(region_id);
+    region_id = region->parent_id();
+  }
+  std::reverse(path.begin(), path.end());
+  return path;
+}
+
+// Applies a case event, or an amendment or withdrawal of a finding, to its
+// case. When the status the reporter sees changes, so does their finding's
+// record and feed.
+absl::Status ProjectCaseEvent(const v1::Event& event, Txn& txn) {
+  const absl::string_view id = CaseIdOf(event);
+  FL_ASSIGN_OR_RETURN(std::optional<v1::Case> before, txn.GetCase(id));
+  if (!before) {
+    return absl::InternalError(absl::StrCat(
+        "event ", event.seq(), " changes case ", id, ", which does not exist"));
+  }
+  v1::Case after = *before;
+  FL_RETURN_IF_ERROR(ApplyCaseEvent(event, after));
+  if (after.unit_id() != before->unit_id()) {
+    FL_ASSIGN_OR_RETURN(std::vector<std::string> path,
+                        RegionPath(event, after.unit_id(), txn));
+    after.clear_region_path();
+    for (std::string& region : path) after.add_region_path(std::move(region));
+  }
+  FL_RETURN_IF_ERROR(txn.PutCase(&*before, after));
+
+  switch (event.body_case()) {
+    case v1::Event::kFindingAmended:
+    case v1::Event::kFindingWithdrawn:
+      return absl::OkStatus();  // the finding's own projection feeds it
+    default:
+      break;
+  }
+  const v1::FindingStatus status = FindingStatusOf(after.status());
+  if (status == FindingStatusOf(before->status())) return absl::OkStatus();
+  FL_ASSIGN_OR_RETURN(v1::FindingRecord record,
+                      ExistingFinding(event, id, txn));
+  record.set_status(status);
+  return PutFindingAndFeed(record, txn);
+}
+
 template <typename Item, typename Setter>
 absl::Status PutRegistryChange(const v1::Event& event, const Item& item,
                                Setter set, Txn& txn) {
@@ -53,22 +125,40 @@ absl::Status Project(const v1::Event& event, Txn& txn) {
       record.set_reporter(event.actor());
       record.set_reported_seq(event.seq());
       record.set_updated_seq(event.seq());
-      return PutFindingAndFeed(record, txn);
+      FL_RETURN_IF_ERROR(PutFindingAndFeed(record, txn));
+      FL_ASSIGN_OR_RETURN(
+          std::vector<std::string> path,
+          RegionPath(event, event.finding_reported().unit_id(), txn));
+      return txn.PutCase(nullptr, NewCase(event, std::move(path)));
     }
     case v1::Event::kFindingAmended: {
       FL_ASSIGN_OR_RETURN(
           v1::FindingRecord record,
           ExistingFinding(event, event.finding_amended().id(), txn));
       *record.mutable_finding() = event.finding_amended();
-      return PutFindingAndFeed(record, txn);
+      FL_RETURN_IF_ERROR(PutFindingAndFeed(record, txn));
+      return ProjectCaseEvent(event, txn);
     }
     case v1::Event::kFindingWithdrawn: {
       FL_ASSIGN_OR_RETURN(
           v1::FindingRecord record,
           ExistingFinding(event, event.finding_withdrawn().finding_id(), txn));
       record.set_status(v1::FINDING_STATUS_WITHDRAWN);
-      return PutFindingAndFeed(record, txn);
+      FL_RETURN_IF_ERROR(PutFindingAndFeed(record, txn));
+      return ProjectCaseEvent(event, txn);
     }
+    case v1::Event::kCaseAccepted:
+    case v1::Event::kCaseDismissed:
+    case v1::Event::kCaseAssigned:
+    case v1::Event::kRectificationSubmitted:
+    case v1::Event::kCaseEvaluated:
+    case v1::Event::kCaseClosed:
+    case v1::Event::kCaseEscalated:
+      return ProjectCaseEvent(event, txn);
+    case v1::Event::kListPublished:
+      return txn.PutList(event.list_published());
+    case v1::Event::kCampaignCreated:
+      return txn.PutCampaign(event.campaign_created());
     case v1::Event::kRegionCreated:
       FL_RETURN_IF_ERROR(txn.PutRegion(event.region_created()));
       return PutRegistryChange(event, event.region_created(),

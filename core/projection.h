@@ -1,5 +1,12 @@
 // Project: the one place that says how an event changes derived state —
-// current findings, the registry, and the pull feeds. Applying a new event
+// current findings and cases (with the case indexes), the registry,
+// campaigns, published lists, and the pull feeds.
+//
+// A finding's case is created with the finding (status reported), so triage
+// lists are case-index scans like every other status. Case events change the
+// case (core/case.h, ApplyCaseEvent); when the status the reporter sees
+// changes (FindingStatusOf), their finding's record and feed
+// ("inspector/<pseudonym>") get the new status. Applying a new event
 // and recomputing state from the log both go through it, so the two cannot
 // disagree.
 #ifndef FIELDLEDGER_CORE_PROJECTION_H_

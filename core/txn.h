@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "fieldledger/v1/case.pb.h"
 #include "fieldledger/v1/event.pb.h"
 #include "fieldledger/v1/records.pb.h"
 #include "fieldledger/v1/registry.pb.h"
@@ -47,6 +48,27 @@ class Txn {
   virtual absl::Status PutRegion(const v1::Region& region) = 0;
   virtual absl::Status PutUnit(const v1::Unit& unit) = 0;
   virtual absl::Status PutCategory(const v1::Category& category) = 0;
+
+  // The case of the finding `id` (cases share their finding's id).
+  virtual absl::StatusOr<std::optional<v1::Case>> GetCase(
+      absl::string_view id) = 0;
+  // Stores `after` as the current state of its case, and replaces the case's
+  // index entries, CaseIndexKeys(*before) (none when `before` is null), by
+  // CaseIndexKeys(after) (core/case.h). `before` must be what GetCase
+  // returned in this txn, or null when it returned nullopt.
+  virtual absl::Status PutCase(const v1::Case* before,
+                               const v1::Case& after) = 0;
+
+  // Campaigns by id; they never change once created.
+  virtual absl::StatusOr<std::optional<v1::Campaign>> GetCampaign(
+      absl::string_view id) = 0;
+  virtual absl::Status PutCampaign(const v1::Campaign& campaign) = 0;
+
+  // Published red and black lists, one per kind and period; they never
+  // change once published.
+  virtual absl::StatusOr<std::optional<v1::PublishedList>> GetList(
+      v1::ListKind kind, absl::string_view period) = 0;
+  virtual absl::Status PutList(const v1::PublishedList& list) = 0;
 
   // Appends `change` (whose seq is set) to the feed of `audience`.
   virtual absl::Status PutFeed(absl::string_view audience,

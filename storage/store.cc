@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <iterator>
 #include <map>
 #include <thread>
 #include <utility>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "core/case.h"
 #include "core/projection.h"
 #include "core/status_macros.h"
 #include "core/text.h"
@@ -39,6 +41,12 @@ namespace {
 //              string(client_id) + client_seq     -> MutationResult
 //   kAuth      'p' + token hash                   -> Principal
 //              'c' + code hash                    -> EnrollmentCode
+//   kCases     case id                            -> Case
+//   kCaseIndex index byte + string(scope) + status byte + time + string(id)
+//                                                 -> "" (CaseIndexKey; time
+//              as uint64 with the sign bit flipped, so it sorts as int64)
+//   kSupervision 'k' + campaign id                -> Campaign
+//              'l' + kind byte + string(period)   -> PublishedList
 enum class Family {
   kMeta,
   kEvents,
@@ -46,14 +54,19 @@ enum class Family {
   kRegistry,
   kFeeds,
   kClients,
-  kAuth
+  kAuth,
+  kCases,
+  kCaseIndex,
+  kSupervision,
 };
-constexpr int kFamilyCount = 7;
+constexpr int kFamilyCount = 10;
 constexpr const char* kFamilyNames[kFamilyCount] = {
-    "default", "events", "findings", "registry", "feeds", "clients", "auth"};
+    "default", "events", "findings", "registry",   "feeds",
+    "clients", "auth",   "cases",    "case_index", "supervision"};
 
 constexpr char kRegionTag = 'r', kUnitTag = 'u', kCategoryTag = 'c';
 constexpr char kPrincipalTag = 'p', kCodeTag = 'c';
+constexpr char kCampaignTag = 'k', kListTag = 'l';
 constexpr absl::string_view kDatasetKey = "dataset";
 
 // For memtable insert hints: the key without its trailing 8-byte seq. Events,
@@ -91,6 +104,21 @@ std::string ClientKey(absl::string_view client_id) {
 std::string ResultKey(absl::string_view client_id, uint64_t client_seq) {
   std::string key = ClientKey(client_id);
   AppendUint64(key, client_seq);
+  return key;
+}
+
+std::string CaseIndexKeyBytes(const CaseIndexKey& k) {
+  std::string key(1, static_cast<char>(k.index));
+  AppendString(key, k.scope);
+  key.push_back(static_cast<char>(k.status));
+  AppendUint64(key, static_cast<uint64_t>(k.time) ^ (uint64_t{1} << 63));
+  AppendString(key, k.case_id);
+  return key;
+}
+
+std::string ListKey(v1::ListKind kind, absl::string_view period) {
+  std::string key = {kListTag, static_cast<char>(kind)};
+  AppendString(key, period);
   return key;
 }
 
@@ -154,6 +182,46 @@ class KvTxn : public Txn {
   absl::Status PutCategory(const v1::Category& c) override {
     return Put(Family::kRegistry, Tagged(kCategoryTag, c.id()),
                c.SerializeAsString());
+  }
+  absl::StatusOr<std::optional<v1::Case>> GetCase(
+      absl::string_view id) override {
+    return Decode<v1::Case>(Get(Family::kCases, id), "case");
+  }
+  // Writes only the index entries that change.
+  absl::Status PutCase(const v1::Case* before, const v1::Case& after) override {
+    const std::vector<CaseIndexKey> old_keys =
+        before ? CaseIndexKeys(*before) : std::vector<CaseIndexKey>();
+    const std::vector<CaseIndexKey> new_keys = CaseIndexKeys(after);
+    std::vector<CaseIndexKey> gone, added;
+    std::set_difference(old_keys.begin(), old_keys.end(), new_keys.begin(),
+                        new_keys.end(), std::back_inserter(gone));
+    std::set_difference(new_keys.begin(), new_keys.end(), old_keys.begin(),
+                        old_keys.end(), std::back_inserter(added));
+    for (const CaseIndexKey& k : gone) {
+      FL_RETURN_IF_ERROR(Delete(Family::kCaseIndex, CaseIndexKeyBytes(k)));
+    }
+    for (const CaseIndexKey& k : added) {
+      FL_RETURN_IF_ERROR(Put(Family::kCaseIndex, CaseIndexKeyBytes(k), ""));
+    }
+    return Put(Family::kCases, after.id(), after.SerializeAsString());
+  }
+  absl::StatusOr<std::optional<v1::Campaign>> GetCampaign(
+      absl::string_view id) override {
+    return Decode<v1::Campaign>(
+        Get(Family::kSupervision, Tagged(kCampaignTag, id)), "campaign");
+  }
+  absl::Status PutCampaign(const v1::Campaign& c) override {
+    return Put(Family::kSupervision, Tagged(kCampaignTag, c.id()),
+               c.SerializeAsString());
+  }
+  absl::StatusOr<std::optional<v1::PublishedList>> GetList(
+      v1::ListKind kind, absl::string_view period) override {
+    return Decode<v1::PublishedList>(
+        Get(Family::kSupervision, ListKey(kind, period)), "published list");
+  }
+  absl::Status PutList(const v1::PublishedList& list) override {
+    return Put(Family::kSupervision, ListKey(list.kind(), list.period()),
+               list.SerializeAsString());
   }
   absl::Status PutFeed(absl::string_view audience,
                        const v1::Change& change) override {
@@ -624,8 +692,9 @@ absl::Status Store::Impl::CheckDerivedState() {
       snapshot));
   FL_RETURN_IF_ERROR(replay);
 
-  for (Family family : {Family::kEvents, Family::kFindings, Family::kRegistry,
-                        Family::kFeeds}) {
+  for (Family family :
+       {Family::kEvents, Family::kFindings, Family::kRegistry, Family::kFeeds,
+        Family::kCases, Family::kCaseIndex, Family::kSupervision}) {
     const auto& want = expected.maps[family];
     auto next = want.begin();
     absl::Status diff;

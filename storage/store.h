@@ -97,7 +97,8 @@ class Store final : public FeedReader {
   std::string DatasetId() override;
 
   // Recomputes all derived state from the event log and compares it with
-  // what is stored: findings, registry, feeds, and that every stored result
+  // what is stored: findings, cases and their indexes, registry, campaigns,
+  // published lists, feeds, and that every stored result
   // of an applied mutation names an event from that mutation. DATA_LOSS
   // naming the first difference. Reads a consistent snapshot.
   absl::Status CheckDerivedState();

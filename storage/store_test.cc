@@ -9,6 +9,8 @@
 
 #include "absl/synchronization/notification.h"
 #include "core/admin.h"
+#include "core/case.h"
+#include "core/supervision.h"
 #include "core/sync.h"
 #include "core/test_fixtures.h"
 #include "core/text.h"
@@ -203,6 +205,90 @@ TEST_F(StoreTest, CheckDerivedStateCatchesTampering) {
   Reopen();
   const absl::Status check = store_->CheckDerivedState();
   EXPECT_EQ(check.code(), absl::StatusCode::kDataLoss) << check;
+}
+
+TEST_F(StoreTest, CasesAndTheirIndexesAreDerivedState) {
+  const v1::Mutation report = Report(1, "u1");
+  ASSERT_TRUE(Push({report}).ok());
+  const std::string id = report.report_finding().finding().id();
+  auto act = [&](v1::CaseAction action) {
+    action.set_case_id(id);
+    return store_->Run([&](Txn& txn) {
+      return ApplyCaseAction(txn, "admin", action, kNow, Limits()).status();
+    });
+  };
+  v1::CaseAction accept;
+  accept.mutable_accept()->set_note("受理");
+  ASSERT_TRUE(act(accept).ok());
+  v1::CaseAction assign;
+  v1::Assignment* a = assign.mutable_assign();
+  a->set_unit_id("u1");
+  a->mutable_person()->set_name("李四");
+  a->mutable_person()->set_post("主任");
+  a->mutable_deadline()->set_seconds(absl::ToUnixSeconds(kNow) + 86400);
+  a->set_mechanism(v1::MECHANISM_JOINT_DEPARTMENTS);
+  a->set_assigned_by("区纪委、区委组织部");
+  ASSERT_TRUE(act(assign).ok());
+  // A refused step leaves nothing behind.
+  EXPECT_EQ(act(accept).code(), absl::StatusCode::kFailedPrecondition);
+  v1::Campaign campaign;
+  campaign.set_id("c1");
+  campaign.set_name("走读专项");
+  campaign.add_category_ids("commuting");
+  campaign.add_target_unit_ids("u1");
+  campaign.set_start_date("2025-09-02");
+  campaign.set_end_date("2025-09-03");
+  ASSERT_TRUE(store_
+                  ->Run([&](Txn& txn) {
+                    return CreateCampaign(txn, "admin", campaign, kNow,
+                                          Limits())
+                        .status();
+                  })
+                  .ok());
+
+  Reopen();
+  std::optional<v1::Case> stored;
+  ASSERT_TRUE(store_
+                  ->Run([&](Txn& txn) {
+                    auto c = txn.GetCase(id);
+                    if (!c.ok()) return c.status();
+                    stored = *c;
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->status(), v1::CASE_STATUS_ASSIGNED);
+  EXPECT_EQ(stored->version(), 3u);
+  EXPECT_EQ(stored->assignment().assigned_by(), "区纪委、区委组织部");
+  const absl::Status check = store_->CheckDerivedState();
+  EXPECT_TRUE(check.ok()) << check;
+
+  // A lost index entry is caught.
+  store_.reset();
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, dir_, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const auto& n : names)
+    families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open({}, dir_, families, &handles, &raw).ok());
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == "case_index") {
+      std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator({}, handles[i]));
+      it->SeekToFirst();
+      ASSERT_TRUE(it->Valid());
+      ASSERT_TRUE(raw->Delete({}, handles[i], it->key()).ok());
+    }
+  }
+  for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
+  delete raw;
+  Reopen();
+  const absl::Status lost = store_->CheckDerivedState();
+  EXPECT_EQ(lost.code(), absl::StatusCode::kDataLoss) << lost;
+  EXPECT_NE(std::string(lost.message()).find("case_index: missing key"),
+            std::string::npos)
+      << lost;
 }
 
 }  // namespace
