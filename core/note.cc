@@ -620,6 +620,18 @@ absl::StatusOr<Checkpoint> OpenCheckpoint(
   return checkpoint;
 }
 
+absl::Status VerifyCheckpointConsistency(const Checkpoint& older,
+                                         const Checkpoint& newer,
+                                         absl::Span<const merkle::Hash> proof) {
+  if (older.origin != newer.origin) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoints of different logs: \"", older.origin,
+                     "\" and \"", newer.origin, "\""));
+  }
+  return merkle::VerifyConsistency(older.tree_size, newer.tree_size,
+                                   older.root_hash, newer.root_hash, proof);
+}
+
 absl::StatusOr<std::string> FormatTlogProof(const TlogProof& proof) {
   FL_ASSIGN_OR_RETURN(SignedNote note, ParseSignedNote(proof.checkpoint));
   absl::Status checkpoint = ParseCheckpoint(note.text).status();

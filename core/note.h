@@ -215,6 +215,15 @@ absl::StatusOr<Checkpoint> OpenCheckpoint(absl::string_view note,
                                           absl::string_view origin,
                                           absl::Span<const NoteVerifier> known);
 
+// OK when `proof` shows that `newer` extends `older`, two checkpoints the
+// caller has already opened (a client's last verified checkpoint and a new
+// one): same origin, older.tree_size <= newer.tree_size, and
+// merkle::VerifyConsistency of their sizes and roots. InvalidArgument
+// saying why otherwise.
+absl::Status VerifyCheckpointConsistency(const Checkpoint& older,
+                                         const Checkpoint& newer,
+                                         absl::Span<const merkle::Hash> proof);
+
 // A c2sp.org/tlog-proof@v1: a leaf's index and inclusion proof in the tree
 // of a signed checkpoint, plus optional unauthenticated extra data.
 struct TlogProof {

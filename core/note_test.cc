@@ -355,6 +355,29 @@ TEST(CheckpointTest, SignAndOpen) {
                    .ok());
 }
 
+TEST(CheckpointTest, ConsistencyBetweenCheckpoints) {
+  merkle::MemorySubtreeStore store;
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(store.Append(merkle::HashLeaf(absl::StrCat(i))).ok());
+  }
+  const Checkpoint older{"o", 6, *merkle::RootHash(6, store), {}};
+  const Checkpoint newer{"o", 20, *merkle::RootHash(20, store), {}};
+  const std::vector<merkle::Hash> proof =
+      *merkle::ConsistencyProof(6, 20, store);
+  EXPECT_TRUE(VerifyCheckpointConsistency(older, newer, proof).ok());
+  EXPECT_TRUE(VerifyCheckpointConsistency(newer, newer, {}).ok());
+  EXPECT_THAT(VerifyCheckpointConsistency(newer, older, proof).message(),
+              HasSubstr("the first tree is larger than the second"));
+  Checkpoint forked = newer;
+  forked.root_hash[5] ^= 0x10;
+  EXPECT_THAT(VerifyCheckpointConsistency(older, forked, proof).message(),
+              HasSubstr("second root"));
+  Checkpoint other_log = newer;
+  other_log.origin = "p";
+  EXPECT_THAT(VerifyCheckpointConsistency(older, other_log, proof).message(),
+              HasSubstr("checkpoints of different logs"));
+}
+
 class TlogProofTest : public ::testing::Test {
  protected:
   void SetUp() override {
