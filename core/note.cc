@@ -87,6 +87,7 @@ absl::Status CheckNoteCharacters(absl::string_view what, absl::string_view s) {
 std::optional<std::string> DecodeBase64(absl::string_view s) {
   std::string out;
   if (!absl::Base64Unescape(s, &out) || absl::Base64Escape(out) != s) {
+    OPENSSL_cleanse(out.data(), out.size());  // it may be a key
     return std::nullopt;
   }
   return out;
