@@ -175,6 +175,19 @@ TEST(SignedNoteTest, IgnoresUnknownSignatures) {
                   .ok());
 }
 
+TEST(SignedNoteTest, AcceptsManySignatures) {
+  // The spec requires accepting at least 16; witnesses cosign checkpoints.
+  std::string note = absl::StrCat(kGoText, "\n");
+  for (int i = 0; i < 40; ++i) {
+    absl::StrAppend(&note, ReplaceFirst(kGoUnknownSignatureLine, "EnochRoot",
+                                        absl::StrCat("witness", i)));
+  }
+  absl::StrAppend(&note, kGoSignatureLine);
+  absl::StatusOr<SignedNote> opened = OpenNote(note, {GoVerifier()});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(opened->signatures.size(), 41u);
+}
+
 TEST(SignedNoteTest, TamperingIsRejected) {
   const NoteVerifier key = GoVerifier();
   // Body changed.
