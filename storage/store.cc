@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <iostream>
 #include <iterator>
 #include <map>
 #include <thread>
@@ -68,6 +69,17 @@ constexpr char kRegionTag = 'r', kUnitTag = 'u', kCategoryTag = 'c';
 constexpr char kPrincipalTag = 'p', kCodeTag = 'c';
 constexpr char kCampaignTag = 'k', kListTag = 'l';
 constexpr absl::string_view kDatasetKey = "dataset";
+
+// The families derived from the event log by `Project`; everything else is
+// primary (the log, credentials, exactly-once bookkeeping, meta).
+constexpr Family kDerivedFamilies[] = {
+    Family::kFindings, Family::kRegistry,  Family::kFeeds,
+    Family::kCases,    Family::kCaseIndex, Family::kSupervision};
+// Which `Project` wrote the derived families. Bump it whenever `Project` or
+// their encoding changes: Open then recomputes them from the log. Stores
+// from before versions were kept have none, which reads as 1.
+constexpr uint64_t kDerivedVersion = 2;
+constexpr absl::string_view kDerivedVersionKey = "derived_version";
 
 // For memtable insert hints: the key without its trailing 8-byte seq. Events,
 // feed entries and mutation results are appended in seq order under such a
@@ -463,6 +475,7 @@ class Store::Impl {
     }
     FL_RETURN_IF_ERROR(ToStatus(s));
     dataset_ = dataset;
+    FL_RETURN_IF_ERROR(UpgradeDerivedState());
 
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(rocksdb::ReadOptions(), cf(Family::kEvents)));
@@ -540,6 +553,10 @@ class Store::Impl {
   }
 
   absl::Status CheckDerivedState();
+
+  // Recomputes the derived families from the log when they were written by
+  // another `Project` (kDerivedVersion). Runs before the writer starts.
+  absl::Status UpgradeDerivedState();
 
   const StoreOptions options_;
   rocksdb::DB* const db_;
@@ -657,6 +674,82 @@ void Store::Impl::SyncerLoop() {
   }
 }
 
+absl::Status Store::Impl::UpgradeDerivedState() {
+  std::string stored;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf(Family::kMeta),
+                               std::string(kDerivedVersionKey), &stored);
+  uint64_t version = 1;
+  if (s.ok()) {
+    absl::string_view v = stored;
+    if (!ConsumeUint64(v, version)) {
+      return absl::DataLossError("unreadable derived_version");
+    }
+  } else if (!s.IsNotFound()) {
+    return ToStatus(s);
+  }
+  if (version == kDerivedVersion) return absl::OkStatus();
+  if (version > kDerivedVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the data was written by a newer fieldledgerd (derived state version ",
+        version, ", this one knows ", kDerivedVersion, ")"));
+  }
+
+  // Empty the derived families. A crash from here on leaves the version
+  // key old, so the next Open starts over.
+  rocksdb::WriteOptions unsynced;
+  for (Family family : kDerivedFamilies) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(family)));
+    it->SeekToFirst();
+    if (!it->Valid()) {
+      FL_RETURN_IF_ERROR(ToStatus(it->status()));
+      continue;
+    }
+    const std::string first = it->key().ToString();
+    it->SeekToLast();
+    FL_RETURN_IF_ERROR(ToStatus(it->status()));
+    const std::string last = it->key().ToString();
+    FL_RETURN_IF_ERROR(
+        ToStatus(db_->DeleteRange(unsynced, cf(family), first, last)));
+    FL_RETURN_IF_ERROR(ToStatus(db_->Delete(unsynced, cf(family), last)));
+  }
+
+  // Replay the log through `Project`, a bounded batch at a time.
+  constexpr uint64_t kEventsPerBatch = 10000;
+  BatchTxn::RegistryCache registry_cache;
+  BatchTxn txn(db_, cfs_, registry_cache);
+  uint64_t replayed = 0;
+  absl::Status replay;
+  FL_RETURN_IF_ERROR(Scan(
+      Family::kEvents, "", "", [&](absl::string_view, absl::string_view value) {
+        v1::Event event;
+        if (!event.ParseFromArray(value.data(), value.size())) {
+          replay = absl::DataLossError("unreadable event");
+          return false;
+        }
+        replay = Project(event, txn);
+        if (replay.ok() && ++replayed % kEventsPerBatch == 0) {
+          replay = ToStatus(db_->Write(unsynced, &txn.batch()));
+          txn.Reset(0);
+        }
+        return replay.ok();
+      }));
+  FL_RETURN_IF_ERROR(replay);
+  FL_RETURN_IF_ERROR(ToStatus(db_->Write(unsynced, &txn.batch())));
+  std::string value;
+  AppendUint64(value, kDerivedVersion);
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  FL_RETURN_IF_ERROR(ToStatus(db_->Put(
+      sync, cf(Family::kMeta), std::string(kDerivedVersionKey), value)));
+  if (replayed > 0) {
+    std::cerr << "fieldledgerd: recomputed the state of " << replayed
+              << " events for derived state version " << kDerivedVersion
+              << std::endl;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Store::Impl::CheckDerivedState() {
   const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
   struct Release {
@@ -692,9 +785,10 @@ absl::Status Store::Impl::CheckDerivedState() {
       snapshot));
   FL_RETURN_IF_ERROR(replay);
 
-  for (Family family :
-       {Family::kEvents, Family::kFindings, Family::kRegistry, Family::kFeeds,
-        Family::kCases, Family::kCaseIndex, Family::kSupervision}) {
+  std::vector<Family> compared = {Family::kEvents};
+  compared.insert(compared.end(), std::begin(kDerivedFamilies),
+                  std::end(kDerivedFamilies));
+  for (Family family : compared) {
     const auto& want = expected.maps[family];
     auto next = want.begin();
     absl::Status diff;

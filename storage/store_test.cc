@@ -2,7 +2,9 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "core/text.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
+#include "storage/key_codec.h"
 
 namespace fieldledger::storage {
 namespace {
@@ -45,6 +48,38 @@ class StoreTest : public ::testing::Test {
     auto opened = Store::Open({.path = dir_});
     ASSERT_TRUE(opened.ok()) << opened.status();
     store_ = *std::move(opened);
+  }
+
+  // Closes the store and calls `fn(db, handle_of)` on the raw RocksDB, as
+  // an intruder or an older fieldledgerd would see it. Reopen() after.
+  void WithRawDb(
+      const std::function<void(rocksdb::DB*,
+                               const std::function<rocksdb::ColumnFamilyHandle*(
+                                   absl::string_view)>&)>& fn) {
+    store_.reset();
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, dir_, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const auto& n : names)
+      families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open({}, dir_, families, &handles, &raw).ok());
+    fn(raw, [&](absl::string_view name) {
+      const auto it = std::find(names.begin(), names.end(), std::string(name));
+      return handles[it - names.begin()];
+    });
+    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
+    delete raw;
+  }
+
+  // The first key of family `name` in `db`.
+  static std::string FirstKey(rocksdb::DB* db,
+                              rocksdb::ColumnFamilyHandle* family) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, family));
+    it->SeekToFirst();
+    EXPECT_TRUE(it->Valid());
+    return it->Valid() ? it->key().ToString() : "";
   }
 
   static v1::Mutation Report(uint64_t seq, absl::string_view unit = "u1") {
@@ -181,27 +216,12 @@ TEST_F(StoreTest, CheckDerivedStateCatchesTampering) {
   auto pushed = Push({Report(1), Report(2)});
   ASSERT_TRUE(pushed.ok());
   ASSERT_TRUE(store_->CheckDerivedState().ok());
-  store_.reset();
-
-  std::vector<std::string> names;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, dir_, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (const auto& n : names)
-    families.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open({}, dir_, families, &handles, &raw).ok());
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == "findings") {
-      std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator({}, handles[i]));
-      it->SeekToFirst();
-      ASSERT_TRUE(it->Valid());
-      ASSERT_TRUE(raw->Put({}, handles[i], it->key(), "tampered").ok());
-    }
-  }
-  for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
-  delete raw;
-
+  WithRawDb([](rocksdb::DB* db, const auto& family) {
+    ASSERT_TRUE(db->Put({}, family("findings"),
+                        FirstKey(db, family("findings")), "tampered")
+                    .ok());
+  });
+  Reopen();
   Reopen();
   const absl::Status check = store_->CheckDerivedState();
   EXPECT_EQ(check.code(), absl::StatusCode::kDataLoss) << check;
@@ -264,31 +284,50 @@ TEST_F(StoreTest, CasesAndTheirIndexesAreDerivedState) {
   EXPECT_TRUE(check.ok()) << check;
 
   // A lost index entry is caught.
-  store_.reset();
-  std::vector<std::string> names;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, dir_, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (const auto& n : names)
-    families.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open({}, dir_, families, &handles, &raw).ok());
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == "case_index") {
-      std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator({}, handles[i]));
-      it->SeekToFirst();
-      ASSERT_TRUE(it->Valid());
-      ASSERT_TRUE(raw->Delete({}, handles[i], it->key()).ok());
-    }
-  }
-  for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
-  delete raw;
+  WithRawDb([](rocksdb::DB* db, const auto& family) {
+    ASSERT_TRUE(
+        db->Delete({}, family("case_index"), FirstKey(db, family("case_index")))
+            .ok());
+  });
   Reopen();
   const absl::Status lost = store_->CheckDerivedState();
   EXPECT_EQ(lost.code(), absl::StatusCode::kDataLoss) << lost;
   EXPECT_NE(std::string(lost.message()).find("case_index: missing key"),
             std::string::npos)
       << lost;
+}
+
+TEST_F(StoreTest, OpenRecomputesStateDerivedByAnOlderVersion) {
+  ASSERT_TRUE(Push({Report(1), Report(2)}).ok());
+  // A store from before cases existed: no case records, no version key.
+  WithRawDb([](rocksdb::DB* db, const auto& family) {
+    for (const char* name : {"cases", "case_index"}) {
+      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, family(name)));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        ASSERT_TRUE(db->Delete({}, family(name), it->key()).ok());
+      }
+    }
+    ASSERT_TRUE(db->Delete({}, family("default"), "derived_version").ok());
+  });
+  Reopen();
+  const absl::Status check = store_->CheckDerivedState();
+  EXPECT_TRUE(check.ok()) << check;
+  // The recomputed cases serve new events, and replays still answer.
+  auto again = Push({Report(2), Report(3)});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->results(0).outcome(), v1::OUTCOME_ALREADY_APPLIED);
+  EXPECT_EQ(again->results(1).outcome(), v1::OUTCOME_APPLIED);
+}
+
+TEST_F(StoreTest, OpenRefusesStateDerivedByANewerVersion) {
+  WithRawDb([](rocksdb::DB* db, const auto& family) {
+    std::string future;
+    AppendUint64(future, 1000);
+    ASSERT_TRUE(db->Put({}, family("default"), "derived_version", future).ok());
+  });
+  auto opened = Store::Open({.path = dir_});
+  EXPECT_EQ(opened.status().code(), absl::StatusCode::kFailedPrecondition)
+      << opened.status();
 }
 
 }  // namespace
