@@ -1,0 +1,116 @@
+// EvidenceStore: photos, audio and documents, stored once per content and
+// received in resumable pieces.
+//
+//   FL_ASSIGN_OR_RETURN(auto evidence,
+//                       EvidenceStore::Open({.path = "./data/evidence"}));
+//   FL_ASSIGN_OR_RETURN(UploadState s,
+//                       evidence->Begin(sha256_hex, size, "image/jpeg", now));
+//   while (!s.complete) {       // resume from what the node durably has
+//     FL_ASSIGN_OR_RETURN(s, evidence->Append(sha256_hex, s.received,
+//                                             NextChunk(s.received), now));
+//   }
+//
+// Evidence is named by the SHA-256 of its bytes (64 lower-case hex digits).
+// An upload declares the size up front, then appends chunks strictly in
+// order; each Append is durable (WAL synced) when it returns, so after a
+// dropped connection or a crash the uploader continues from `received` and
+// sends no earlier byte again. The last chunk triggers the check of the
+// whole content against its name: a mismatch discards the upload, so bad
+// bytes are never served as good. Content already complete is not stored
+// again: Begin reports it complete at once.
+//
+// The evidence lives in a RocksDB of its own, apart from the event log:
+// megabytes of photos must not pass through the WAL whose sync every Push
+// waits for. Chunks go to blob files (integrated BlobDB).
+//
+// Thread-safe. Appends to one evidence are serialized; different evidence
+// is written concurrently.
+#ifndef FIELDLEDGER_STORAGE_EVIDENCE_STORE_H_
+#define FIELDLEDGER_STORAGE_EVIDENCE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace fieldledger::storage {
+
+struct EvidenceOptions {
+  // Directory of the evidence RocksDB; created when missing.
+  std::string path;
+  // Largest evidence accepted, in bytes.
+  uint64_t max_bytes = 64 << 20;
+  // Largest chunk one Append takes, in bytes.
+  uint64_t max_chunk_bytes = 4 << 20;
+  // Sync the WAL before an Append returns. Only benchmarks turn this off.
+  bool sync = true;
+};
+
+// What the node durably holds of one evidence.
+struct UploadState {
+  // Declared size in bytes.
+  uint64_t size = 0;
+  // Bytes durably received, from offset 0; equals `size` when complete.
+  uint64_t received = 0;
+  // The bytes are all here and hash to the evidence's name.
+  bool complete = false;
+  // As declared by the first uploader, e.g. "image/jpeg".
+  std::string media_type;
+};
+
+class EvidenceStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<EvidenceStore>> Open(
+      const EvidenceOptions& options);
+  ~EvidenceStore();
+
+  EvidenceStore(const EvidenceStore&) = delete;
+  EvidenceStore& operator=(const EvidenceStore&) = delete;
+
+  // What the node has of `sha256`; nullopt when nothing.
+  absl::StatusOr<std::optional<UploadState>> Status(absl::string_view sha256);
+
+  // Starts an upload, or finds the one under way or complete. Errors:
+  // INVALID_ARGUMENT for a malformed `sha256`, a `size` of 0 or over
+  // max_bytes, an empty `media_type`, or a size that differs from the one
+  // this evidence was begun with.
+  absl::StatusOr<UploadState> Begin(absl::string_view sha256, uint64_t size,
+                                    absl::string_view media_type,
+                                    absl::Time now);
+
+  // Appends `bytes` at `offset`, durably. Complete evidence ignores the
+  // chunk and reports itself complete. Errors, each leaving the stored
+  // state as it was: NOT_FOUND when no upload was begun; FAILED_PRECONDITION
+  // when `offset` is not the received count (the message says where to
+  // resume); OUT_OF_RANGE for a chunk that runs past the declared size;
+  // INVALID_ARGUMENT for an empty or oversized chunk, and when the last
+  // chunk completes bytes that do not hash to `sha256` (the upload is then
+  // discarded).
+  absl::StatusOr<UploadState> Append(absl::string_view sha256, uint64_t offset,
+                                     absl::string_view bytes, absl::Time now);
+
+  // Calls `fn` with the bytes of complete evidence from `offset` on, in
+  // order, a stored chunk (or its tail) at a time, until it returns false.
+  // NOT_FOUND unless complete.
+  absl::Status Read(absl::string_view sha256, uint64_t offset,
+                    const std::function<bool(absl::string_view)>& fn);
+
+  // Removes the uploads not complete and not appended to since `cutoff`;
+  // returns how many.
+  absl::StatusOr<int> ExpirePartial(absl::Time cutoff);
+
+ private:
+  class Impl;
+  explicit EvidenceStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fieldledger::storage
+
+#endif  // FIELDLEDGER_STORAGE_EVIDENCE_STORE_H_

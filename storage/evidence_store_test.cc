@@ -1,0 +1,259 @@
+#include "storage/evidence_store.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "core/text.h"
+#include "gtest/gtest.h"
+
+namespace fieldledger::storage {
+namespace {
+
+constexpr uint64_t kChunk = 1 << 20;
+const absl::Time kT0 = absl::FromUnixSeconds(1764000000);
+
+std::string HexSha256(absl::string_view bytes) {
+  return absl::BytesToHexString(Sha256(bytes));
+}
+
+std::string RandomBytes(size_t n, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::string out(n, '\0');
+  for (char& c : out) c = static_cast<char>(gen());
+  return out;
+}
+
+class EvidenceStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "evidence_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    Reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Reopen() {
+    store_.reset();
+    auto opened = EvidenceStore::Open(
+        {.path = dir_, .max_bytes = 8 << 20, .max_chunk_bytes = kChunk});
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    store_ = *std::move(opened);
+  }
+
+  // Appends `data` from `from` on in kChunk pieces; the last state.
+  absl::StatusOr<UploadState> Upload(const std::string& sha256,
+                                     const std::string& data,
+                                     uint64_t from = 0) {
+    UploadState state;
+    for (uint64_t at = from; at < data.size(); at += kChunk) {
+      auto s = store_->Append(sha256, at, data.substr(at, kChunk), kT0);
+      if (!s.ok()) return s.status();
+      state = *s;
+    }
+    return state;
+  }
+
+  std::string ReadAll(const std::string& sha256, uint64_t offset = 0) {
+    std::string out;
+    const absl::Status s =
+        store_->Read(sha256, offset, [&](absl::string_view bytes) {
+          out.append(bytes.data(), bytes.size());
+          return true;
+        });
+    EXPECT_TRUE(s.ok()) << s;
+    return out;
+  }
+
+  std::string dir_;
+  std::unique_ptr<EvidenceStore> store_;
+};
+
+TEST_F(EvidenceStoreTest, ChunksAddUpToVerifiedEvidence) {
+  const std::string data = RandomBytes(3 * kChunk + 12345, 1);
+  const std::string sha = HexSha256(data);
+  auto begun = store_->Begin(sha, data.size(), "image/jpeg", kT0);
+  ASSERT_TRUE(begun.ok()) << begun.status();
+  EXPECT_EQ(begun->received, 0u);
+  EXPECT_FALSE(begun->complete);
+
+  auto done = Upload(sha, data);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_TRUE(done->complete);
+  EXPECT_EQ(done->received, data.size());
+  EXPECT_EQ(ReadAll(sha), data);
+  // From the middle of a stored chunk.
+  EXPECT_EQ(ReadAll(sha, kChunk + 7), data.substr(kChunk + 7));
+  Reopen();
+  auto status = store_->Status(sha);
+  ASSERT_TRUE(status.ok() && status->has_value());
+  EXPECT_TRUE((*status)->complete);
+  EXPECT_EQ((*status)->media_type, "image/jpeg");
+}
+
+TEST_F(EvidenceStoreTest, AnInterruptedUploadResumesWhereTheNodeStopped) {
+  const std::string data = RandomBytes(4 * kChunk, 2);
+  const std::string sha = HexSha256(data);
+  ASSERT_TRUE(store_->Begin(sha, data.size(), "audio/mp4", kT0).ok());
+  ASSERT_TRUE(store_->Append(sha, 0, data.substr(0, kChunk), kT0).ok());
+  ASSERT_TRUE(
+      store_->Append(sha, kChunk, data.substr(kChunk, kChunk), kT0).ok());
+  Reopen();  // the connection dropped, or the node restarted
+
+  auto status = store_->Status(sha);
+  ASSERT_TRUE(status.ok() && status->has_value());
+  EXPECT_EQ((*status)->received, 2 * kChunk);
+  // Sending earlier bytes again is refused, and says where to resume.
+  auto again = store_->Append(sha, 0, data.substr(0, kChunk), kT0);
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(
+      again.status().message().find(absl::StrCat("resume at ", 2 * kChunk)),
+      absl::string_view::npos)
+      << again.status();
+  auto done = Upload(sha, data, (*status)->received);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_TRUE(done->complete);
+  EXPECT_EQ(ReadAll(sha), data);
+}
+
+TEST_F(EvidenceStoreTest, BytesThatDoNotMatchTheirNameAreDiscarded) {
+  const std::string data = RandomBytes(2 * kChunk + 1, 3);
+  const std::string claimed = HexSha256("something else");
+  ASSERT_TRUE(store_->Begin(claimed, data.size(), "image/png", kT0).ok());
+  auto done = Upload(claimed, data);
+  EXPECT_EQ(done.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(done.status().message().find(HexSha256(data)),
+            absl::string_view::npos)
+      << done.status();
+  auto status = store_->Status(claimed);
+  ASSERT_TRUE(status.ok());
+  EXPECT_FALSE(status->has_value());
+  EXPECT_EQ(
+      store_->Read(claimed, 0, [](absl::string_view) { return true; }).code(),
+      absl::StatusCode::kNotFound);
+}
+
+TEST_F(EvidenceStoreTest, OutOfOrderAndOverlongChunksChangeNothing) {
+  const std::string data = RandomBytes(1000, 4);
+  const std::string sha = HexSha256(data);
+  ASSERT_TRUE(store_->Begin(sha, data.size(), "image/jpeg", kT0).ok());
+  ASSERT_TRUE(store_->Append(sha, 0, data.substr(0, 100), kT0).ok());
+
+  // A gap.
+  EXPECT_EQ(store_->Append(sha, 200, data.substr(200, 10), kT0).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // Past the declared size.
+  auto past = store_->Append(sha, 100, data.substr(100) + "x", kT0);
+  EXPECT_EQ(past.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_NE(past.status().message().find("past the declared size"),
+            absl::string_view::npos);
+  // Over the chunk limit, and empty.
+  EXPECT_EQ(store_->Append(sha, 100, std::string(kChunk + 1, 'a'), kT0)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Append(sha, 100, "", kT0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // Without Begin.
+  EXPECT_EQ(store_->Append(HexSha256("x"), 0, "x", kT0).status().code(),
+            absl::StatusCode::kNotFound);
+
+  auto status = store_->Status(sha);
+  ASSERT_TRUE(status.ok() && status->has_value());
+  EXPECT_EQ((*status)->received, 100u);
+  auto done = Upload(sha, data, 100);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(ReadAll(sha), data);
+}
+
+TEST_F(EvidenceStoreTest, BeginRefusesBadNamesSizesAndTypes) {
+  const std::string sha = HexSha256("x");
+  EXPECT_EQ(
+      store_->Begin(sha, (8 << 20) + 1, "image/jpeg", kT0).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Begin(sha, 0, "image/jpeg", kT0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Begin(sha, 1, "", kT0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  for (const std::string& bad :
+       {std::string("abc"), absl::AsciiStrToUpper(sha), sha.substr(1) + "g"}) {
+    auto s = store_->Begin(bad, 1, "image/jpeg", kT0);
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(s.status().message().find("sha256:"), absl::string_view::npos);
+  }
+  ASSERT_TRUE(store_->Begin(sha, 1, "text/plain", kT0).ok());
+  EXPECT_EQ(store_->Begin(sha, 2, "text/plain", kT0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(EvidenceStoreTest, KnownContentCompletesAtOnce) {
+  const std::string data = RandomBytes(kChunk / 2, 5);
+  const std::string sha = HexSha256(data);
+  ASSERT_TRUE(store_->Begin(sha, data.size(), "image/jpeg", kT0).ok());
+  ASSERT_TRUE(Upload(sha, data).ok());
+  // A second inspector with the same bytes.
+  auto second = store_->Begin(sha, data.size(), "image/jpeg", kT0);
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(second->complete);
+  EXPECT_EQ(second->received, data.size());
+  auto chunk = store_->Append(sha, 0, data, kT0);
+  ASSERT_TRUE(chunk.ok());
+  EXPECT_TRUE(chunk->complete);
+  EXPECT_EQ(ReadAll(sha), data);
+}
+
+TEST_F(EvidenceStoreTest, ConcurrentUploadersOfTheSameBytesStoreThemOnce) {
+  const std::string data = RandomBytes(6 * kChunk, 6);
+  const std::string sha = HexSha256(data);
+  auto upload = [&] {
+    auto s = store_->Begin(sha, data.size(), "image/jpeg", kT0);
+    while (s.ok() && !s->complete) {
+      const uint64_t at = s->received;
+      s = store_->Append(sha, at, data.substr(at, kChunk), kT0);
+      // The other uploader got there first: ask where to go on.
+      if (s.status().code() == absl::StatusCode::kFailedPrecondition) {
+        s = **store_->Status(sha);
+      }
+    }
+    EXPECT_TRUE(s.ok()) << s.status();
+  };
+  std::thread a(upload), b(upload);
+  a.join();
+  b.join();
+  EXPECT_EQ(ReadAll(sha), data);
+}
+
+TEST_F(EvidenceStoreTest, StalePartialUploadsExpire) {
+  const std::string stale = RandomBytes(100, 7), fresh = RandomBytes(100, 8),
+                    whole = RandomBytes(100, 9);
+  ASSERT_TRUE(store_->Begin(HexSha256(stale), 100, "image/jpeg", kT0).ok());
+  ASSERT_TRUE(
+      store_->Append(HexSha256(stale), 0, stale.substr(0, 50), kT0).ok());
+  ASSERT_TRUE(store_->Begin(HexSha256(whole), 100, "image/jpeg", kT0).ok());
+  ASSERT_TRUE(Upload(HexSha256(whole), whole).ok());
+  const absl::Time later = kT0 + absl::Hours(24 * 8);
+  ASSERT_TRUE(store_->Begin(HexSha256(fresh), 100, "image/jpeg", later).ok());
+
+  auto removed = store_->ExpirePartial(later - absl::Hours(24 * 7));
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(*removed, 1);
+  EXPECT_FALSE(store_->Status(HexSha256(stale))->has_value());
+  EXPECT_TRUE(store_->Status(HexSha256(fresh))->has_value());
+  EXPECT_EQ(ReadAll(HexSha256(whole)), whole);
+  // An expired upload starts over from byte 0.
+  auto again = store_->Begin(HexSha256(stale), 100, "image/jpeg", later);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->received, 0u);
+}
+
+}  // namespace
+}  // namespace fieldledger::storage
