@@ -1,7 +1,5 @@
 #include "storage/evidence_store.h"
 
-#include <openssl/evp.h>
-
 #include <utility>
 #include <vector>
 
@@ -12,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "core/status_macros.h"
+#include "core/text.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "storage/key_codec.h"
@@ -169,25 +168,28 @@ class EvidenceStore::Impl {
     return ToStatus(it->status());
   }
 
-  // The SHA-256 (hex) of the stored chunks of `sha256` followed by `tail`.
-  absl::StatusOr<std::string> HashOf(absl::string_view sha256,
-                                     absl::string_view tail) {
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(
-        EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
-      return absl::InternalError("SHA-256 unavailable");
-    }
+  // The stored chunks of `sha256` followed by `tail`.
+  absl::StatusOr<std::string> Content(absl::string_view sha256,
+                                      absl::string_view tail) {
+    std::string content;
     FL_RETURN_IF_ERROR(
         ScanChunks(sha256, 0, [&](uint64_t, absl::string_view bytes) {
-          EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size());
+          content.append(bytes.data(), bytes.size());
           return true;
         }));
-    EVP_DigestUpdate(ctx.get(), tail.data(), tail.size());
-    unsigned char digest[32];
-    unsigned int length = 0;
-    EVP_DigestFinal_ex(ctx.get(), digest, &length);
-    return absl::BytesToHexString(
-        absl::string_view(reinterpret_cast<const char*>(digest), length));
+    content.append(tail.data(), tail.size());
+    return content;
+  }
+
+  // Whether `content` may complete evidence `sha256`.
+  absl::Status Verify(absl::string_view sha256, absl::string_view content) {
+    const std::string actual = absl::BytesToHexString(Sha256(content));
+    if (actual != sha256) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("sha256: the bytes hash to ", actual, ", not ", sha256,
+                       "; the upload was discarded"));
+    }
+    return options_.accept ? options_.accept(content) : absl::OkStatus();
   }
 
   const EvidenceOptions options_;
@@ -303,13 +305,12 @@ absl::StatusOr<UploadState> EvidenceStore::Append(absl::string_view sha256,
 
   rocksdb::WriteBatch batch;
   if (end == r->state.size) {
-    FL_ASSIGN_OR_RETURN(std::string actual, impl_->HashOf(sha256, bytes));
-    if (actual != sha256) {
+    FL_ASSIGN_OR_RETURN(const std::string content,
+                        impl_->Content(sha256, bytes));
+    if (absl::Status refused = impl_->Verify(sha256, content); !refused.ok()) {
       impl_->Discard(sha256, batch);
       FL_RETURN_IF_ERROR(impl_->Write(batch));
-      return absl::InvalidArgumentError(
-          absl::StrCat("sha256: the bytes hash to ", actual, ", not ", sha256,
-                       "; the upload was discarded"));
+      return refused;
     }
     r->state.complete = true;
   }

@@ -50,6 +50,11 @@ struct EvidenceOptions {
   uint64_t max_chunk_bytes = 4 << 20;
   // Sync the WAL before an Append returns. Only benchmarks turn this off.
   bool sync = true;
+  // When set, the whole content must pass it (after its hash) before the
+  // evidence counts as complete; an error discards the upload and is
+  // returned by the Append that completed it. The node refuses photos that
+  // still carry identifying metadata this way.
+  std::function<absl::Status(absl::string_view content)> accept;
 };
 
 // What the node durably holds of one evidence.
@@ -91,7 +96,7 @@ class EvidenceStore {
   // resume); OUT_OF_RANGE for a chunk that runs past the declared size;
   // INVALID_ARGUMENT for an empty or oversized chunk, and when the last
   // chunk completes bytes that do not hash to `sha256` (the upload is then
-  // discarded).
+  // discarded); and whatever `accept` refuses (also discarded).
   absl::StatusOr<UploadState> Append(absl::string_view sha256, uint64_t offset,
                                      absl::string_view bytes, absl::Time now);
 

@@ -9,6 +9,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/text.h"
 #include "gtest/gtest.h"
@@ -32,6 +33,13 @@ std::string RandomBytes(size_t n, uint32_t seed) {
 
 class EvidenceStoreTest : public ::testing::Test {
  protected:
+  static EvidenceOptions SmallLimits() {
+    EvidenceOptions options;
+    options.max_bytes = 8 << 20;
+    options.max_chunk_bytes = kChunk;
+    return options;
+  }
+
   void SetUp() override {
     std::string tmpl = ::testing::TempDir() + "evidence_test.XXXXXX";
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
@@ -44,8 +52,8 @@ class EvidenceStoreTest : public ::testing::Test {
   }
   void Reopen() {
     store_.reset();
-    auto opened = EvidenceStore::Open(
-        {.path = dir_, .max_bytes = 8 << 20, .max_chunk_bytes = kChunk});
+    options_.path = dir_;
+    auto opened = EvidenceStore::Open(options_);
     ASSERT_TRUE(opened.ok()) << opened.status();
     store_ = *std::move(opened);
   }
@@ -74,6 +82,7 @@ class EvidenceStoreTest : public ::testing::Test {
     return out;
   }
 
+  EvidenceOptions options_ = SmallLimits();
   std::string dir_;
   std::unique_ptr<EvidenceStore> store_;
 };
@@ -193,6 +202,26 @@ TEST_F(EvidenceStoreTest, BeginRefusesBadNamesSizesAndTypes) {
   ASSERT_TRUE(store_->Begin(sha, 1, "text/plain", kT0).ok());
   EXPECT_EQ(store_->Begin(sha, 2, "text/plain", kT0).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(EvidenceStoreTest, ContentTheNodeRefusesIsDiscarded) {
+  options_.accept = [](absl::string_view content) {
+    return absl::StrContains(content, "serial")
+               ? absl::InvalidArgumentError("carries a camera serial")
+               : absl::OkStatus();
+  };
+  Reopen();
+  const std::string bad = RandomBytes(kChunk, 10) + "serial 12345";
+  ASSERT_TRUE(
+      store_->Begin(HexSha256(bad), bad.size(), "image/jpeg", kT0).ok());
+  auto refused = Upload(HexSha256(bad), bad);
+  EXPECT_EQ(refused.status().message(), "carries a camera serial");
+  EXPECT_FALSE(store_->Status(HexSha256(bad))->has_value());
+
+  const std::string good = RandomBytes(kChunk + 1, 11);
+  ASSERT_TRUE(
+      store_->Begin(HexSha256(good), good.size(), "image/jpeg", kT0).ok());
+  ASSERT_TRUE(Upload(HexSha256(good), good).ok());
 }
 
 TEST_F(EvidenceStoreTest, KnownContentCompletesAtOnce) {
