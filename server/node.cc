@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/admin.h"
+#include "core/media.h"
 #include "core/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -58,6 +59,14 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   store_options.path =
       (std::filesystem::path(options.data_dir) / "db").string();
   FL_ASSIGN_OR_RETURN(node->store_, storage::Store::Open(store_options));
+  storage::EvidenceOptions evidence_options = options.evidence;
+  evidence_options.path =
+      (std::filesystem::path(options.data_dir) / "evidence").string();
+  evidence_options.accept = CheckNoMetadata;
+  FL_ASSIGN_OR_RETURN(node->evidence_,
+                      storage::EvidenceStore::Open(evidence_options));
+  node->uploads_ =
+      std::make_unique<EvidenceUploads>(*node->evidence_, options.uploads);
 
   const std::string token_path =
       (std::filesystem::path(options.data_dir) / "admin.token").string();
@@ -71,8 +80,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
     node->created_admin_token_ = true;
   }
 
-  node->field_sync_ =
-      std::make_unique<FieldSyncService>(*node->store_, options.limits);
+  node->field_sync_ = std::make_unique<FieldSyncService>(
+      *node->store_, options.limits, *node->uploads_);
   node->admin_ = std::make_unique<AdminService>(*node->store_, options.limits);
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -103,6 +112,8 @@ void Node::Shutdown(absl::Duration grace) {
     server_->Wait();
     server_.reset();
   }
+  uploads_.reset();
+  evidence_.reset();
   store_.reset();
 }
 

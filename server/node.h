@@ -20,13 +20,16 @@
 #include "core/limits.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/server.h"
+#include "server/evidence_uploads.h"
 #include "server/services.h"
+#include "storage/evidence_store.h"
 #include "storage/store.h"
 
 namespace fieldledger::server {
 
 struct NodeOptions {
-  // Where the node keeps its data: the RocksDB under db/, admin.token.
+  // Where the node keeps its data: the RocksDB under db/, the evidence
+  // under evidence/, admin.token.
   // Created (mode 0700) when missing.
   std::string data_dir = "./data";
   // host:port to serve on; port 0 picks a free one (see Node::port()).
@@ -38,6 +41,10 @@ struct NodeOptions {
   Limits limits;
   // Store tuning; `path` is set from data_dir.
   storage::StoreOptions store;
+  // Evidence limits; `path` is set from data_dir, `accept` refuses photos
+  // that still carry identifying metadata.
+  storage::EvidenceOptions evidence;
+  EvidenceUploadOptions uploads;
 };
 
 class Node {
@@ -66,6 +73,8 @@ class Node {
   Node() = default;
 
   std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<storage::EvidenceStore> evidence_;
+  std::unique_ptr<EvidenceUploads> uploads_;
   std::unique_ptr<FieldSyncService> field_sync_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<grpc::Server> server_;

@@ -140,6 +140,31 @@ grpc::ServerUnaryReactor* FieldSyncService::Push(
                });
 }
 
+grpc::ServerReadReactor<v1::EvidenceChunk>* FieldSyncService::UploadEvidence(
+    grpc::CallbackServerContext* context, v1::UploadStatus* reply) {
+  absl::StatusOr<v1::Principal> caller =
+      Authenticate(store_, *context, __func__, {v1::ROLE_INSPECTOR});
+  if (!caller.ok()) {
+    // Refuses the stream before reading any of it.
+    class Refused final : public grpc::ServerReadReactor<v1::EvidenceChunk> {
+     public:
+      explicit Refused(const absl::Status& status) { Finish(ToGrpc(status)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused(caller.status());
+  }
+  return uploads_.Start(caller->name(), reply);
+}
+
+grpc::ServerUnaryReactor* FieldSyncService::GetUploadStatus(
+    grpc::CallbackServerContext* context,
+    const v1::GetUploadStatusRequest* request, v1::UploadStatus* reply) {
+  return Read(store_, context, __func__, {v1::ROLE_INSPECTOR},
+              [this, request, reply](const v1::Principal&) {
+                return Assign(uploads_.Status(request->sha256()), reply);
+              });
+}
+
 grpc::ServerUnaryReactor* FieldSyncService::Pull(
     grpc::CallbackServerContext* context, const v1::PullRequest* request,
     v1::PullResponse* reply) {

@@ -12,6 +12,7 @@
 #include "fieldledger/v1/admin.grpc.pb.h"
 #include "fieldledger/v1/records.pb.h"
 #include "fieldledger/v1/sync.grpc.pb.h"
+#include "server/evidence_uploads.h"
 #include "storage/store.h"
 
 namespace fieldledger::server {
@@ -26,8 +27,9 @@ absl::StatusOr<v1::Principal> Authenticate(
 
 class FieldSyncService final : public v1::FieldSync::CallbackService {
  public:
-  FieldSyncService(storage::Store& store, const Limits& limits)
-      : store_(store), limits_(limits) {}
+  FieldSyncService(storage::Store& store, const Limits& limits,
+                   EvidenceUploads& uploads)
+      : store_(store), limits_(limits), uploads_(uploads) {}
 
   grpc::ServerUnaryReactor* Enroll(grpc::CallbackServerContext* context,
                                    const v1::EnrollRequest* request,
@@ -38,10 +40,17 @@ class FieldSyncService final : public v1::FieldSync::CallbackService {
   grpc::ServerUnaryReactor* Pull(grpc::CallbackServerContext* context,
                                  const v1::PullRequest* request,
                                  v1::PullResponse* reply) override;
+  grpc::ServerReadReactor<v1::EvidenceChunk>* UploadEvidence(
+      grpc::CallbackServerContext* context, v1::UploadStatus* reply) override;
+  grpc::ServerUnaryReactor* GetUploadStatus(
+      grpc::CallbackServerContext* context,
+      const v1::GetUploadStatusRequest* request,
+      v1::UploadStatus* reply) override;
 
  private:
   storage::Store& store_;
   const Limits limits_;
+  EvidenceUploads& uploads_;
 };
 
 class AdminService final : public v1::Admin::CallbackService {

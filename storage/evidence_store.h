@@ -47,7 +47,7 @@ struct EvidenceOptions {
   // Largest evidence accepted, in bytes.
   uint64_t max_bytes = 64 << 20;
   // Largest chunk one Append takes, in bytes.
-  uint64_t max_chunk_bytes = 4 << 20;
+  uint64_t max_chunk_bytes = 2 << 20;
   // Sync the WAL before an Append returns. Only benchmarks turn this off.
   bool sync = true;
   // When set, the whole content must pass it (after its hash) before the
