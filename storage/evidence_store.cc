@@ -1,5 +1,7 @@
 #include "storage/evidence_store.h"
 
+#include <openssl/evp.h>
+
 #include <utility>
 #include <vector>
 
@@ -10,7 +12,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "core/status_macros.h"
-#include "core/text.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "storage/key_codec.h"
@@ -181,15 +182,44 @@ class EvidenceStore::Impl {
     return content;
   }
 
-  // Whether `content` may complete evidence `sha256`.
-  absl::Status Verify(absl::string_view sha256, absl::string_view content) {
-    const std::string actual = absl::BytesToHexString(Sha256(content));
+  // The first bytes `accept` sees, however the uploader cut its chunks.
+  static void AddToHead(std::string& head, absl::string_view bytes) {
+    constexpr size_t kHeadBytes = 64 << 10;
+    if (head.size() < kHeadBytes) {
+      const absl::string_view more = bytes.substr(0, kHeadBytes - head.size());
+      head.append(more.data(), more.size());
+    }
+  }
+
+  // Whether the stored chunks of `sha256` and then `tail` may complete it.
+  // Hashes a chunk at a time.
+  absl::Status Verify(absl::string_view sha256, absl::string_view tail) {
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(
+        EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
+      return absl::InternalError("SHA-256 unavailable");
+    }
+    std::string head;
+    FL_RETURN_IF_ERROR(
+        ScanChunks(sha256, 0, [&](uint64_t, absl::string_view bytes) {
+          AddToHead(head, bytes);
+          EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size());
+          return true;
+        }));
+    AddToHead(head, tail);
+    EVP_DigestUpdate(ctx.get(), tail.data(), tail.size());
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_DigestFinal_ex(ctx.get(), digest, &length);
+    const std::string actual = absl::BytesToHexString(
+        absl::string_view(reinterpret_cast<const char*>(digest), length));
     if (actual != sha256) {
       return absl::InvalidArgumentError(
           absl::StrCat("sha256: the bytes hash to ", actual, ", not ", sha256,
                        "; the upload was discarded"));
     }
-    return options_.accept ? options_.accept(content) : absl::OkStatus();
+    if (!options_.accept) return absl::OkStatus();
+    return options_.accept(head, [&] { return Content(sha256, tail); });
   }
 
   const EvidenceOptions options_;
@@ -305,9 +335,7 @@ absl::StatusOr<UploadState> EvidenceStore::Append(absl::string_view sha256,
 
   rocksdb::WriteBatch batch;
   if (end == r->state.size) {
-    FL_ASSIGN_OR_RETURN(const std::string content,
-                        impl_->Content(sha256, bytes));
-    if (absl::Status refused = impl_->Verify(sha256, content); !refused.ok()) {
+    if (absl::Status refused = impl_->Verify(sha256, bytes); !refused.ok()) {
       impl_->Discard(sha256, batch);
       FL_RETURN_IF_ERROR(impl_->Write(batch));
       return refused;

@@ -50,11 +50,16 @@ struct EvidenceOptions {
   uint64_t max_chunk_bytes = 2 << 20;
   // Sync the WAL before an Append returns. Only benchmarks turn this off.
   bool sync = true;
-  // When set, the whole content must pass it (after its hash) before the
-  // evidence counts as complete; an error discards the upload and is
-  // returned by the Append that completed it. The node refuses photos that
-  // still carry identifying metadata this way.
-  std::function<absl::Status(absl::string_view content)> accept;
+  // When set, evidence must pass it (after its hash) before it counts as
+  // complete; an error discards the upload and is returned by the Append
+  // that completed it. It sees the first 64 KiB (`head`) and may ask for the
+  // whole content, which costs memory of its size, so only for the media types
+  // that need it. The node refuses photos that still carry identifying metadata
+  // this way.
+  std::function<absl::Status(
+      absl::string_view head,
+      const std::function<absl::StatusOr<std::string>()>& content)>
+      accept;
 };
 
 // What the node durably holds of one evidence.

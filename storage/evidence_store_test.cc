@@ -205,20 +205,28 @@ TEST_F(EvidenceStoreTest, BeginRefusesBadNamesSizesAndTypes) {
 }
 
 TEST_F(EvidenceStoreTest, ContentTheNodeRefusesIsDiscarded) {
-  options_.accept = [](absl::string_view content) {
-    return absl::StrContains(content, "serial")
+  options_.accept = [](absl::string_view head, const auto& content) {
+    if (!absl::StartsWith(head, "photo")) return absl::OkStatus();
+    auto whole = content();
+    if (!whole.ok()) return whole.status();
+    return absl::StrContains(*whole, "serial")
                ? absl::InvalidArgumentError("carries a camera serial")
                : absl::OkStatus();
   };
   Reopen();
-  const std::string bad = RandomBytes(kChunk, 10) + "serial 12345";
+  const std::string bad = "photo" + RandomBytes(kChunk, 10) + "serial 12345";
   ASSERT_TRUE(
       store_->Begin(HexSha256(bad), bad.size(), "image/jpeg", kT0).ok());
   auto refused = Upload(HexSha256(bad), bad);
   EXPECT_EQ(refused.status().message(), "carries a camera serial");
   EXPECT_FALSE(store_->Status(HexSha256(bad))->has_value());
 
-  const std::string good = RandomBytes(kChunk + 1, 11);
+  const std::string good = "photo" + RandomBytes(kChunk + 1, 11);
+  // Other content is never read whole, whatever it holds.
+  const std::string other = RandomBytes(kChunk, 12) + "serial 12345";
+  ASSERT_TRUE(
+      store_->Begin(HexSha256(other), other.size(), "audio/mp4", kT0).ok());
+  ASSERT_TRUE(Upload(HexSha256(other), other).ok());
   ASSERT_TRUE(
       store_->Begin(HexSha256(good), good.size(), "image/jpeg", kT0).ok());
   ASSERT_TRUE(Upload(HexSha256(good), good).ok());
