@@ -60,7 +60,7 @@ void AnswerApplied(const v1::PushRequest& request, uint64_t first_event_seq,
   response->set_high_water_mark(high_water_mark);
 }
 
-// FieldSync with Push only; Enroll and Pull stay UNIMPLEMENTED.
+// FieldSync with Push and UploadEvidence only; the rest stay UNIMPLEMENTED.
 class BaselineSyncService final : public v1::FieldSync::CallbackService {
  public:
   // `db` is null for the no-op mode; otherwise it outlives the service.
@@ -91,6 +91,34 @@ class BaselineSyncService final : public v1::FieldSync::CallbackService {
     AnswerApplied(*request, first, response);
     reactor->Finish(grpc::Status::OK);
     return reactor;
+  }
+
+  // Raw gRPC streaming: reads every chunk and drops it, then answers
+  // complete. The baseline for evidence uploads.
+  grpc::ServerReadReactor<v1::EvidenceChunk>* UploadEvidence(
+      grpc::CallbackServerContext*, v1::UploadStatus* reply) override {
+    class Sink final : public grpc::ServerReadReactor<v1::EvidenceChunk> {
+     public:
+      explicit Sink(v1::UploadStatus* reply) : reply_(reply) {
+        StartRead(&chunk_);
+      }
+      void OnReadDone(bool ok) override {
+        if (!ok) {
+          reply_->set_complete(true);
+          Finish(grpc::Status::OK);
+          return;
+        }
+        if (!chunk_.sha256().empty()) reply_->set_sha256(chunk_.sha256());
+        reply_->set_received(reply_->received() + chunk_.data().size());
+        StartRead(&chunk_);
+      }
+      void OnDone() override { delete this; }
+
+     private:
+      v1::UploadStatus* const reply_;
+      v1::EvidenceChunk chunk_;
+    };
+    return new Sink(reply);
   }
 
  private:

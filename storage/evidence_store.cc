@@ -241,6 +241,10 @@ absl::StatusOr<std::unique_ptr<EvidenceStore>> EvidenceStore::Open(
   db_options.keep_log_file_num = 3;
 
   rocksdb::ColumnFamilyOptions chunks;
+  // Chunks wait in the memtable only until a small flush moves them to a
+  // blob file: the memtable is what an upload costs in memory.
+  chunks.write_buffer_size = 4 << 20;
+  chunks.max_write_buffer_number = 2;
   chunks.enable_blob_files = true;
   chunks.min_blob_size = 0;
   // Discarded and expired uploads leave garbage in blob files.
