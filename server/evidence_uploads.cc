@@ -1,5 +1,6 @@
 #include "server/evidence_uploads.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -22,9 +23,11 @@ v1::UploadStatus ToProto(absl::string_view sha256,
 
 }  // namespace
 
-// One UploadEvidence stream. Reads a chunk, has the append thread store it,
-// and reads the next only then; finishes when the client closes its side,
-// when the evidence is complete, or at the first error.
+// One UploadEvidence stream. While the append thread stores one chunk the
+// stream already reads the next (at most kAhead chunks wait), so network
+// and disk overlap; chunks are stored in order. Finishes when the client
+// closes its side and all is stored, when the evidence is complete, or at
+// the first error.
 class EvidenceUploads::Stream final
     : public grpc::ServerReadReactor<v1::EvidenceChunk> {
  public:
@@ -37,27 +40,29 @@ class EvidenceUploads::Stream final
       return;
     }
     opened_ = true;
-    StartRead(&chunk_);
+    absl::MutexLock lock(&mu_);
+    ReadMoreLocked();
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) {  // the client is done sending
-      Finish(reply_->sha256().empty()
-                 ? ToGrpc(absl::InvalidArgumentError(
-                       "sha256: the stream named no evidence"))
-                 : grpc::Status::OK);
-      return;
-    }
-    uploads_.Post([this] {
-      const absl::Status stored = Store();
-      if (!stored.ok()) {
-        Finish(ToGrpc(stored));
-      } else if (reply_->complete()) {
-        Finish(grpc::Status::OK);
+    std::optional<grpc::Status> finish;
+    {
+      absl::MutexLock lock(&mu_);
+      reading_ = false;
+      if (!ok) {  // the client is done sending, or the call is over
+        client_done_ = true;
+        finish = DoneLocked();
       } else {
-        StartRead(&chunk_);
+        waiting_.push_back(std::move(incoming_));
+        if (!storing_) {
+          storing_ = true;
+          uploads_.Post([this] { StoreWaiting(); });
+        }
+        ReadMoreLocked();
       }
-    });
+    }
+    // Last: once finished, the stream may be deleted at any moment.
+    if (finish) Finish(*finish);
   }
 
   void OnDone() override {
@@ -66,34 +71,98 @@ class EvidenceUploads::Stream final
   }
 
  private:
-  // Stores `chunk_` (on the append thread) and updates the reply.
-  absl::Status Store() {
+  static constexpr size_t kAhead = 2;
+
+  // On the append thread: stores the waiting chunks in order.
+  void StoreWaiting() {
+    std::optional<grpc::Status> finish;
+    for (;;) {
+      v1::EvidenceChunk chunk;
+      {
+        absl::MutexLock lock(&mu_);
+        if (waiting_.empty() || finished_) {
+          storing_ = false;
+          finish = DoneLocked();
+          ReadMoreLocked();
+          break;
+        }
+        chunk = std::move(waiting_.front());
+        waiting_.pop_front();
+        ReadMoreLocked();
+      }
+      const absl::Status stored = Store(chunk);
+      if (!stored.ok() || reply_->complete()) {
+        absl::MutexLock lock(&mu_);
+        storing_ = false;
+        finish = FinishLocked(stored.ok() ? grpc::Status::OK : ToGrpc(stored));
+        break;
+      }
+    }
+    if (finish) Finish(*finish);
+  }
+
+  // Stores one chunk and updates the reply. Only the append thread touches
+  // the reply while `storing_`.
+  absl::Status Store(const v1::EvidenceChunk& chunk) {
     storage::EvidenceStore& store = uploads_.store_;
     const absl::Time now = absl::Now();
     if (reply_->sha256().empty()) {
-      FL_ASSIGN_OR_RETURN(storage::UploadState state,
-                          store.Begin(chunk_.sha256(), chunk_.size(),
-                                      chunk_.media_type(), now));
-      *reply_ = ToProto(chunk_.sha256(), state);
-    } else if (!chunk_.sha256().empty() &&
-               chunk_.sha256() != reply_->sha256()) {
+      FL_ASSIGN_OR_RETURN(
+          storage::UploadState state,
+          store.Begin(chunk.sha256(), chunk.size(), chunk.media_type(), now));
+      *reply_ = ToProto(chunk.sha256(), state);
+    } else if (!chunk.sha256().empty() && chunk.sha256() != reply_->sha256()) {
       return absl::InvalidArgumentError(
           "sha256: differs from the first message's; one evidence per "
           "stream");
     }
-    if (chunk_.data().empty() || reply_->complete()) return absl::OkStatus();
+    if (chunk.data().empty() || reply_->complete()) return absl::OkStatus();
     FL_ASSIGN_OR_RETURN(
         storage::UploadState state,
-        store.Append(reply_->sha256(), chunk_.offset(), chunk_.data(), now));
+        store.Append(reply_->sha256(), chunk.offset(), chunk.data(), now));
     *reply_ = ToProto(reply_->sha256(), state);
     return absl::OkStatus();
+  }
+
+  void ReadMoreLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (reading_ || client_done_ || finished_ || waiting_.size() >= kAhead) {
+      return;
+    }
+    reading_ = true;
+    StartRead(&incoming_);
+  }
+
+  // The status to finish with once the client is done and all is stored.
+  std::optional<grpc::Status> DoneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!client_done_ || storing_ || !waiting_.empty()) return std::nullopt;
+    return FinishLocked(reply_->sha256().empty()
+                            ? ToGrpc(absl::InvalidArgumentError(
+                                  "sha256: the stream named no evidence"))
+                            : grpc::Status::OK);
+  }
+
+  // Marks the stream finished; returns `status` for the caller to pass to
+  // Finish() after unlocking, or nullopt when it was finished already.
+  std::optional<grpc::Status> FinishLocked(const grpc::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return std::nullopt;
+    finished_ = true;
+    waiting_.clear();
+    return status;
   }
 
   EvidenceUploads& uploads_;
   const std::string device_;
   v1::UploadStatus* const reply_;
   bool opened_ = false;
-  v1::EvidenceChunk chunk_;
+
+  absl::Mutex mu_;
+  v1::EvidenceChunk incoming_ ABSL_GUARDED_BY(mu_);
+  std::deque<v1::EvidenceChunk> waiting_ ABSL_GUARDED_BY(mu_);
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool storing_ ABSL_GUARDED_BY(mu_) = false;
+  bool client_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 EvidenceUploads::EvidenceUploads(storage::EvidenceStore& store,

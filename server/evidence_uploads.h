@@ -1,7 +1,7 @@
 // EvidenceUploads: the work behind FieldSync.UploadEvidence and
 // GetUploadStatus. Every chunk is appended on a thread of its own, because
-// each append waits for a WAL sync and gRPC threads never do; the stream
-// reads its next chunk only once the last one is durable.
+// each append waits for a WAL sync and gRPC threads never do; meanwhile
+// the stream reads ahead (at most two chunks wait).
 //
 //   EvidenceUploads uploads(evidence_store, {.max_per_device = 4});
 //   return uploads.Start(caller, reply);   // in the UploadEvidence handler
