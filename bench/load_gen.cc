@@ -196,6 +196,16 @@ absl::StatusOr<std::string> ReadAdminToken(const std::string& path) {
   return token;
 }
 
+// "Bearer <admin token>" from --admin_token_file; empty when it is unset
+// (the baselines need no credentials).
+absl::StatusOr<std::string> AdminAuthorization() {
+  const std::string path = absl::GetFlag(FLAGS_admin_token_file);
+  if (path.empty()) return std::string();
+  absl::StatusOr<std::string> token = ReadAdminToken(path);
+  if (!token.ok()) return token.status();
+  return absl::StrCat("Bearer ", *token);
+}
+
 // Creates the benchmark region, unit and category; ALREADY_EXISTS is fine.
 absl::Status CreateRegistry(v1::Admin::Stub* admin,
                             const std::string& authorization) {
@@ -644,16 +654,16 @@ int Upload(const std::string& target, int mib) {
   auto channel = MakeChannel(target, 0);
   auto sync = v1::FieldSync::NewStub(channel);
   std::string authorization;
-  const std::string token_file = absl::GetFlag(FLAGS_admin_token_file);
-  if (!token_file.empty()) {
-    absl::StatusOr<std::string> token = ReadAdminToken(token_file);
-    if (!token.ok()) {
-      std::fprintf(stderr, "%s\n", token.status().ToString().c_str());
-      return 1;
-    }
+  absl::StatusOr<std::string> admin_authorization = AdminAuthorization();
+  if (!admin_authorization.ok()) {
+    std::fprintf(stderr, "%s\n",
+                 admin_authorization.status().ToString().c_str());
+    return 1;
+  }
+  if (!admin_authorization->empty()) {
     auto admin = v1::Admin::NewStub(channel);
     absl::StatusOr<Credential> c =
-        EnrollOne(admin.get(), sync.get(), absl::StrCat("Bearer ", *token));
+        EnrollOne(admin.get(), sync.get(), *admin_authorization);
     if (!c.ok()) {
       std::fprintf(stderr, "%s\n", c.status().ToString().c_str());
       return 1;
@@ -724,14 +734,13 @@ int Main() {
   }
 
   std::vector<Credential> credentials(in_flight);
-  const std::string token_file = absl::GetFlag(FLAGS_admin_token_file);
-  if (!token_file.empty()) {
-    absl::StatusOr<std::string> token = ReadAdminToken(token_file);
-    if (!token.ok()) {
-      std::fprintf(stderr, "%s\n", token.status().ToString().c_str());
-      return 1;
-    }
-    const std::string admin_authorization = absl::StrCat("Bearer ", *token);
+  absl::StatusOr<std::string> authorization = AdminAuthorization();
+  if (!authorization.ok()) {
+    std::fprintf(stderr, "%s\n", authorization.status().ToString().c_str());
+    return 1;
+  }
+  if (!authorization->empty()) {
+    const std::string& admin_authorization = *authorization;
     auto admin = v1::Admin::NewStub(channels[0]);
     absl::Status s = CreateRegistry(admin.get(), admin_authorization);
     if (!s.ok()) {
