@@ -52,6 +52,9 @@ class EvidenceUploads::Stream final
       if (!ok) {  // the client is done sending, or the call is over
         client_done_ = true;
         finish = DoneLocked();
+      } else if (finished_) {
+        // A read that was under way when the stream finished: drop it, and
+        // post nothing that could outlive the stream.
       } else {
         waiting_.push_back(std::move(incoming_));
         if (!storing_) {
