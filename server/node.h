@@ -21,6 +21,7 @@
 #include "grpcpp/channel.h"
 #include "grpcpp/server.h"
 #include "server/services.h"
+#include "server/supervision_service.h"
 #include "storage/store.h"
 
 namespace fieldledger::server {
@@ -68,6 +69,7 @@ class Node {
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<FieldSyncService> field_sync_;
   std::unique_ptr<AdminService> admin_;
+  std::unique_ptr<SupervisionService> supervision_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool created_admin_token_ = false;
