@@ -271,6 +271,19 @@ absl::Status RunFindings(const ParsedArgs& a) {
   return absl::OkStatus();
 }
 
+void PrintCampaigns(const std::vector<v1::Campaign>& campaigns) {
+  Table table({"ID", "NAME", "DATES", "CATEGORIES", "UNITS"});
+  table.SetMaxWidth(1, 40);
+  table.SetMaxWidth(4, 40);
+  for (const v1::Campaign& c : campaigns) {
+    table.AddRow({c.id(), c.name(),
+                  absl::StrCat(c.start_date(), " – ", c.end_date()),
+                  absl::StrJoin(c.category_ids(), ","),
+                  absl::StrJoin(c.target_unit_ids(), ",")});
+  }
+  std::cout << table.Render();
+}
+
 void PrintRegions(const std::vector<v1::Region>& regions) {
   Table table({"ID", "NAME", "PARENT"});
   for (const v1::Region& r : regions) {
@@ -309,6 +322,8 @@ absl::Status RunRegistry(const ParsedArgs& a) {
   PrintUnits(r.units);
   std::cout << "\ncategories (" << r.categories.size() << ")\n";
   PrintCategories(r.categories);
+  std::cout << "\ncampaigns you are sent on (" << r.campaigns.size() << ")\n";
+  PrintCampaigns(r.campaigns);
   return absl::OkStatus();
 }
 

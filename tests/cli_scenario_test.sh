@@ -47,10 +47,13 @@ for d in 1 2 3 4; do
 done
 
 # Enrollment: two inspectors, the city's supervisor, an officer per unit.
+pseudonyms=()
 for i in 1 2; do
   code=$($fl admin enroll-code --role inspector "${admin[@]}" 2>/dev/null)
-  $fl --home "$work/insp$i" enroll "$code" --server "$server" >/dev/null
+  out=$($fl --home "$work/insp$i" enroll "$code" --server "$server")
+  pseudonyms+=("$(sed -n 's/^enrolled as \(i-[0-9a-f]*\) .*/\1/p' <<<"$out")")
 done
+[[ -n ${pseudonyms[0]} && -n ${pseudonyms[1]} ]] || fail "no pseudonyms"
 code=$($fl admin enroll-code --role supervisor --scope city "${admin[@]}" 2>/dev/null)
 $fl "${office[@]}" enroll "$code" --server "$server" >/dev/null
 for u in "${units[@]}"; do
@@ -62,12 +65,16 @@ grep -q 'scope: no unit "nowhere"' "$work/err" || fail "scope error: $(cat "$wor
 
 $fl "${office[@]}" campaign add --id 2026-09-commuting --name "走读专项暗访（4区8镇）" \
   --categories commuting --units "$(IFS=,; echo "${units[*]}")" \
-  --start "$(date -u +%F)" --end "$(date -u +%F)" >/dev/null
+  --start "$(date -u +%F)" --end "$(date -u +%F)" \
+  --inspectors "${pseudonyms[0]},${pseudonyms[1]}" >/dev/null
 $fl "${office[@]}" campaign list | grep -q 2026-09-commuting || fail "campaign missing"
 
 # The inspectors pull the registry, record 20 findings (recording needs no
 # server), then sync.
-for i in 1 2; do $fl --home "$work/insp$i" sync >/dev/null; done
+for i in 1 2; do
+  $fl --home "$work/insp$i" sync >/dev/null
+  $fl --home "$work/insp$i" registry | grep -q 2026-09-commuting || fail "inspector $i not told of the campaign"
+done
 ids=()
 for n in $(seq 0 19); do
   i=$((n % 2 + 1))
@@ -103,7 +110,10 @@ done
 $fl $(unit t11) case rectify "${ids[1]}" --text x 2>"$work/err" && fail "foreign rectification"
 grep -q "no case" "$work/err" || fail "foreign: $(cat "$work/err")"
 $fl "${office[@]}" case show "${ids[0]}" | grep -q "i-" || fail "supervisor sees the reporter"
-$fl $(unit t11) case show "${ids[0]}" | grep -q "i-" && fail "unit officer sees the reporter"
+for p in "${pseudonyms[@]}"; do
+  $fl $(unit t11) case show "${ids[0]}" | grep -q "$p" && fail "unit officer sees the reporter"
+  $fl $(unit t11) case list | grep -q "$p" && fail "unit officer list shows the reporter"
+done
 $fl $(unit t11) case list | grep -q "${ids[1]}" && fail "unit t11 sees t12's case"
 
 # Evaluation: #0 unsatisfied (reassigned), the rest closed.
