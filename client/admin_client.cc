@@ -91,12 +91,14 @@ absl::StatusOr<std::vector<v1::Category>> AdminClient::ListCategories() {
 }
 
 absl::StatusOr<v1::CreateEnrollmentCodeResponse>
-AdminClient::CreateEnrollmentCode(v1::Role role, uint32_t ttl_seconds) {
+AdminClient::CreateEnrollmentCode(v1::Role role, uint32_t ttl_seconds,
+                                  const std::string& scope) {
   grpc::ClientContext context;
   PrepareContext(context, token_, timeout_);
   v1::CreateEnrollmentCodeRequest request;
   request.set_role(role);
   request.set_ttl_seconds(ttl_seconds);
+  request.set_scope(scope);
   v1::CreateEnrollmentCodeResponse reply;
   FL_RETURN_IF_ERROR(
       FromGrpc(stub_->CreateEnrollmentCode(&context, request, &reply),

@@ -50,9 +50,10 @@ class AdminClient {
   // Units directly in `region_id`; all when it is empty.
   absl::StatusOr<std::vector<v1::Unit>> ListUnits(const std::string& region_id);
   absl::StatusOr<std::vector<v1::Category>> ListCategories();
-  // `ttl_seconds` 0 means the server's default (7 days).
+  // `ttl_seconds` 0 means the server's default (7 days). `scope`: a region
+  // id for ROLE_SUPERVISOR, a unit id for ROLE_UNIT_OFFICER, else empty.
   absl::StatusOr<v1::CreateEnrollmentCodeResponse> CreateEnrollmentCode(
-      v1::Role role, uint32_t ttl_seconds);
+      v1::Role role, uint32_t ttl_seconds, const std::string& scope = "");
 
  private:
   std::unique_ptr<v1::Admin::StubInterface> stub_;

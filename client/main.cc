@@ -18,12 +18,15 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/admin_client.h"
 #include "client/args.h"
 #include "client/field_client.h"
+#include "client/supervision_client.h"
 #include "client/table.h"
+#include "core/case.h"
 #include "core/status_macros.h"
 
 namespace fieldledger::client {
@@ -163,8 +166,9 @@ absl::Status RunEnroll(const ParsedArgs& a) {
   FL_ASSIGN_OR_RETURN(storage::Credential c,
                       client->Enroll(a.GetOr("server", kDefaultServer),
                                      a.positionals[0], a.Has("force")));
-  std::cout << "enrolled as " << c.pseudonym << " at " << c.server
-            << " (client " << c.client_id << ")\n";
+  std::cout << "enrolled as " << c.pseudonym << " at " << c.server;
+  if (!c.client_id.empty()) std::cout << " (client " << c.client_id << ")";
+  std::cout << "\n";
   return absl::OkStatus();
 }
 
@@ -267,6 +271,19 @@ absl::Status RunFindings(const ParsedArgs& a) {
   return absl::OkStatus();
 }
 
+void PrintCampaigns(const std::vector<v1::Campaign>& campaigns) {
+  Table table({"ID", "NAME", "DATES", "CATEGORIES", "UNITS"});
+  table.SetMaxWidth(1, 40);
+  table.SetMaxWidth(4, 40);
+  for (const v1::Campaign& c : campaigns) {
+    table.AddRow({c.id(), c.name(),
+                  absl::StrCat(c.start_date(), " – ", c.end_date()),
+                  absl::StrJoin(c.category_ids(), ","),
+                  absl::StrJoin(c.target_unit_ids(), ",")});
+  }
+  std::cout << table.Render();
+}
+
 void PrintRegions(const std::vector<v1::Region>& regions) {
   Table table({"ID", "NAME", "PARENT"});
   for (const v1::Region& r : regions) {
@@ -305,6 +322,8 @@ absl::Status RunRegistry(const ParsedArgs& a) {
   PrintUnits(r.units);
   std::cout << "\ncategories (" << r.categories.size() << ")\n";
   PrintCategories(r.categories);
+  std::cout << "\ncampaigns you are sent on (" << r.campaigns.size() << ")\n";
+  PrintCampaigns(r.campaigns);
   return absl::OkStatus();
 }
 
@@ -366,9 +385,23 @@ absl::Status RunCategoryList(const ParsedArgs& a) {
 }
 
 absl::Status RunEnrollCode(const ParsedArgs& a) {
-  const std::string role = *a.Get("role");
-  if (role != "inspector") {
-    return UsageError(absl::StrCat("--role: must be inspector, got ", role));
+  const std::string role_name = *a.Get("role");
+  v1::Role role = v1::ROLE_UNSPECIFIED;
+  if (role_name == "inspector") role = v1::ROLE_INSPECTOR;
+  if (role_name == "supervisor") role = v1::ROLE_SUPERVISOR;
+  if (role_name == "unit-officer") role = v1::ROLE_UNIT_OFFICER;
+  if (role_name == "auditor") role = v1::ROLE_AUDITOR;
+  if (role == v1::ROLE_UNSPECIFIED) {
+    return UsageError(absl::StrCat(
+        "--role: must be inspector, supervisor, unit-officer or auditor, got ",
+        role_name));
+  }
+  const std::string scope = a.GetOr("scope", "");
+  if ((role == v1::ROLE_SUPERVISOR || role == v1::ROLE_UNIT_OFFICER) &&
+      scope.empty()) {
+    return UsageError(absl::StrCat(
+        "--scope: required for ", role_name,
+        role == v1::ROLE_SUPERVISOR ? " (a region id)" : " (a unit id)"));
   }
   uint32_t ttl = 0;
   if (auto text = a.Get("ttl"); text && !absl::SimpleAtoi(*text, &ttl)) {
@@ -377,10 +410,502 @@ absl::Status RunEnrollCode(const ParsedArgs& a) {
   }
   FL_ASSIGN_OR_RETURN(auto admin, OpenAdmin(a));
   FL_ASSIGN_OR_RETURN(v1::CreateEnrollmentCodeResponse reply,
-                      admin->CreateEnrollmentCode(v1::ROLE_INSPECTOR, ttl));
+                      admin->CreateEnrollmentCode(role, ttl, scope));
   std::cout << reply.code() << "\n";
-  std::cerr << "one-time code for an inspector; expires "
-            << FormatLocal(FromProto(reply.expires_at())) << "\n";
+  std::cerr << "one-time code for " << (role == v1::ROLE_AUDITOR ? "an " : "a ")
+            << role_name << (scope.empty() ? "" : " of ") << scope
+            << "; expires " << FormatLocal(FromProto(reply.expires_at()))
+            << "\n";
+  return absl::OkStatus();
+}
+
+// --- The supervision office ---------------------------------------------
+
+// Whose token the office commands send: --token-file (e.g. the admin's
+// admin.token), else the credential this device enrolled with.
+absl::StatusOr<std::unique_ptr<SupervisionClient>> OpenOffice(
+    const ParsedArgs& a) {
+  std::string token, server = a.GetOr("server", "");
+  if (auto path = a.Get("token-file")) {
+    std::ifstream in(*path);
+    if (!in) {
+      return absl::NotFoundError(
+          absl::StrCat("cannot read the token file ", *path));
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    token = std::string(absl::StripAsciiWhitespace(text.str()));
+    if (token.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the token file ", *path, " is empty"));
+    }
+  } else {
+    FL_ASSIGN_OR_RETURN(auto client, OpenClient(a));
+    absl::StatusOr<storage::Credential> c = client->GetCredential();
+    if (!c.ok()) {
+      return absl::FailedPreconditionError(
+          "not enrolled: run `fieldledger enroll CODE` with a supervisor, "
+          "unit officer or auditor code, or pass --token-file");
+    }
+    token = c->token;
+    if (server.empty()) server = c->server;
+  }
+  if (server.empty()) server = kDefaultServer;
+  return SupervisionClient::Connect(server, std::move(token));
+}
+
+std::vector<OptionSpec> OfficeOptions(std::vector<OptionSpec> own) {
+  own.push_back({"server", OptionKind::kValue, false,
+                 "host:port (default: where you enrolled)"});
+  own.push_back({"token-file", OptionKind::kValue, false,
+                 "a file holding the bearer token (default: this device's)"});
+  return own;
+}
+
+std::string LocalTime(const google::protobuf::Timestamp& t) {
+  if (t.seconds() == 0 && t.nanos() == 0) return "";
+  return FormatLocal(FromProto(t));
+}
+
+// "2026-09-30" (the end of that local day) or an RFC 3339 time.
+absl::StatusOr<google::protobuf::Timestamp> ParseWhen(absl::string_view flag,
+                                                      const std::string& text) {
+  absl::Time t;
+  std::string err;
+  absl::CivilDay day;
+  if (absl::ParseCivilTime(text, &day)) {
+    t = absl::FromCivil(day + 1, absl::LocalTimeZone()) - absl::Seconds(1);
+  } else if (!absl::ParseTime(absl::RFC3339_full, text, &t, &err)) {
+    return UsageError(absl::StrCat("--", flag,
+                                   ": not a date (2026-09-30) or an RFC 3339 "
+                                   "time, got ",
+                                   text));
+  }
+  google::protobuf::Timestamp out;
+  out.set_seconds(absl::ToUnixSeconds(t));
+  return out;
+}
+
+// The lower-case status name, "rectification_submitted".
+std::string StatusCell(v1::CaseStatus status) {
+  std::string name = v1::CaseStatus_Name(status);
+  if (absl::StartsWith(name, "CASE_STATUS_")) name = name.substr(12);
+  return absl::AsciiStrToLower(name);
+}
+
+std::string IsOverdueCell(const v1::Case& c, absl::Time now) {
+  return IsOverdue(c, now) ? "overdue" : "";
+}
+
+absl::StatusOr<v1::CaseStatus> ParseStatus(const std::string& text) {
+  v1::CaseStatus status;
+  if (!v1::CaseStatus_Parse(
+          absl::StrCat("CASE_STATUS_", absl::AsciiStrToUpper(text)), &status) ||
+      status == v1::CASE_STATUS_UNSPECIFIED) {
+    return UsageError(absl::StrCat(
+        "--status: must be reported, accepted, dismissed, withdrawn, "
+        "assigned, rectification_submitted, evaluated or closed, got ",
+        text));
+  }
+  return status;
+}
+
+absl::Status RunCaseList(const ParsedArgs& a) {
+  v1::ListCasesRequest request;
+  request.set_region_id(a.GetOr("region", ""));
+  request.set_unit_id(a.GetOr("unit", ""));
+  request.set_category_id(a.GetOr("category", ""));
+  request.set_campaign_id(a.GetOr("campaign", ""));
+  request.set_overdue(a.Has("overdue"));
+  request.set_page_cursor(a.GetOr("cursor", ""));
+  if (auto text = a.Get("status")) {
+    FL_ASSIGN_OR_RETURN(v1::CaseStatus status, ParseStatus(*text));
+    request.set_status(status);
+  }
+  if (auto text = a.Get("from")) {
+    FL_ASSIGN_OR_RETURN(*request.mutable_reported_from(),
+                        ParseWhen("from", *text));
+  }
+  if (auto text = a.Get("to")) {
+    FL_ASSIGN_OR_RETURN(*request.mutable_reported_to(), ParseWhen("to", *text));
+  }
+  if (auto text = a.Get("page-size")) {
+    uint32_t size = 0;
+    if (!absl::SimpleAtoi(*text, &size)) {
+      return UsageError(absl::StrCat("--page-size: not a number: ", *text));
+    }
+    request.set_page_size(size);
+  }
+  FL_ASSIGN_OR_RETURN(auto office, OpenOffice(a));
+  FL_ASSIGN_OR_RETURN(v1::ListCasesResponse reply, office->ListCases(request));
+  if (reply.cases().empty()) {
+    std::cout << "no cases\n";
+  } else {
+    const absl::Time now = absl::Now();
+    Table table({"ID", "REPORTED", "STATUS", "V", "UNIT", "CATEGORY",
+                 "RESPONSIBLE", "DEADLINE", ""});
+    for (const v1::Case& c : reply.cases()) {
+      table.AddRow({c.id(), LocalTime(c.reported_at()), StatusCell(c.status()),
+                    absl::StrCat(c.version()), c.unit_id(), c.category_id(),
+                    c.assignment().unit_id(), LocalTime(c.deadline()),
+                    IsOverdueCell(c, now)});
+    }
+    std::cout << table.Render();
+  }
+  if (!reply.next_page_cursor().empty()) {
+    std::cout << "more: --cursor " << reply.next_page_cursor() << "\n";
+  }
+  return absl::OkStatus();
+}
+
+std::string EventCell(const v1::Event& e) {
+  switch (e.body_case()) {
+    case v1::Event::kFindingReported:
+      return absl::StrCat("reported: ", e.finding_reported().summary());
+    case v1::Event::kFindingAmended:
+      return absl::StrCat("amended: ", e.finding_amended().summary());
+    case v1::Event::kFindingWithdrawn:
+      return "withdrawn by the reporter";
+    case v1::Event::kCaseAccepted:
+      return absl::StrCat("accepted ", e.case_accepted().note());
+    case v1::Event::kCaseDismissed: {
+      const v1::Dismissal& d = e.case_dismissed().dismissal();
+      return absl::StrCat("dismissed: ",
+                          d.reason() == v1::DISMISSAL_REASON_DUPLICATE
+                              ? absl::StrCat("duplicate of ", d.duplicate_of())
+                              : std::string("rejected"),
+                          d.note().empty() ? "" : " — ", d.note());
+    }
+    case v1::Event::kCaseAssigned: {
+      const v1::Assignment& x = e.case_assigned().assignment();
+      return absl::StrCat("assigned to ", x.unit_id(), " (", x.person().name(),
+                          ", ", x.person().post(), ") by ", x.assigned_by(),
+                          ", deadline ", LocalTime(x.deadline()));
+    }
+    case v1::Event::kRectificationSubmitted: {
+      const v1::Rectification& r = e.rectification_submitted().rectification();
+      return absl::StrCat("rectification (round ", r.round(), "): ", r.text(),
+                          r.evidence().empty() ? "" : " [",
+                          r.evidence().empty()
+                              ? ""
+                              : absl::StrCat(r.evidence_size(), " evidence]"));
+    }
+    case v1::Event::kCaseEvaluated: {
+      const v1::Evaluation& v = e.case_evaluated().evaluation();
+      std::string rating = v1::Rating_Name(v.rating());
+      if (absl::StartsWith(rating, "RATING_")) rating = rating.substr(7);
+      return absl::StrCat(
+          "evaluated: ", absl::AsciiStrToLower(rating),
+          v.comment().empty() ? "" : " — ", v.comment(),
+          v.has_new_deadline()
+              ? absl::StrCat(", new deadline ", LocalTime(v.new_deadline()))
+              : "");
+    }
+    case v1::Event::kCaseClosed:
+      return absl::StrCat("closed ", e.case_closed().note());
+    case v1::Event::kCaseEscalated: {
+      const v1::Escalation& x = e.case_escalated().escalation();
+      std::string kind = v1::EscalationKind_Name(x.kind());
+      if (absl::StartsWith(kind, "ESCALATION_KIND_")) kind = kind.substr(16);
+      return absl::StrCat("escalated: ", absl::AsciiStrToLower(kind), " — ",
+                          x.subject(), x.detail().empty() ? "" : ": ",
+                          x.detail());
+    }
+    default:
+      return "";
+  }
+}
+
+absl::Status RunCaseShow(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(auto office, OpenOffice(a));
+  FL_ASSIGN_OR_RETURN(v1::GetCaseResponse reply,
+                      office->GetCase(a.positionals[0]));
+  const v1::Case& c = reply.case_();
+  Table fields({"FIELD", "VALUE"});
+  fields.AddRow({"id", c.id()});
+  fields.AddRow({"status", StatusCell(c.status())});
+  fields.AddRow({"version", absl::StrCat(c.version())});
+  fields.AddRow({"unit", c.unit_id()});
+  fields.AddRow({"category", c.category_id()});
+  fields.AddRow({"regions", absl::StrJoin(c.region_path(), " > ")});
+  fields.AddRow({"reported", LocalTime(c.reported_at())});
+  if (c.has_assignment()) {
+    fields.AddRow(
+        {"responsible", absl::StrCat(c.assignment().unit_id(), " (",
+                                     c.assignment().person().name(), ", ",
+                                     c.assignment().person().post(), ")")});
+    fields.AddRow({"deadline", LocalTime(c.deadline())});
+    fields.AddRow({"round", absl::StrCat(c.round())});
+  }
+  fields.AddRow({"overdue", IsOverdueCell(c, absl::Now())});
+  std::cout << fields.Render() << "\nhistory\n";
+  Table history({"SEQ", "TIME", "ACTOR", "EVENT"});
+  history.SetMaxWidth(3, 80);
+  for (const v1::Event& e : reply.history()) {
+    history.AddRow({absl::StrCat(e.seq()), LocalTime(e.recorded_at()),
+                    e.actor(), EventCell(e)});
+  }
+  std::cout << history.Render();
+  return absl::OkStatus();
+}
+
+// The case id and --version of a step command.
+absl::StatusOr<v1::CaseAction> ActionOf(const ParsedArgs& a) {
+  v1::CaseAction action;
+  action.set_case_id(a.positionals[0]);
+  if (auto text = a.Get("version")) {
+    uint64_t version = 0;
+    if (!absl::SimpleAtoi(*text, &version)) {
+      return UsageError(absl::StrCat("--version: not a number: ", *text));
+    }
+    action.set_expected_version(version);
+  }
+  return action;
+}
+
+absl::Status RunStep(const ParsedArgs& a, const v1::CaseAction& action) {
+  FL_ASSIGN_OR_RETURN(auto office, OpenOffice(a));
+  FL_ASSIGN_OR_RETURN(v1::CaseActionResponse reply, office->Act(action));
+  std::cout << "case " << action.case_id() << " now at version "
+            << reply.version() << " (event " << reply.event_seq() << ")\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunCaseAccept(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(v1::CaseAction action, ActionOf(a));
+  action.mutable_accept()->set_note(a.GetOr("note", ""));
+  return RunStep(a, action);
+}
+
+absl::Status RunCaseDismiss(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(v1::CaseAction action, ActionOf(a));
+  v1::Dismissal* d = action.mutable_dismiss();
+  const std::string reason = *a.Get("reason");
+  if (reason == "rejected") {
+    d->set_reason(v1::DISMISSAL_REASON_REJECTED);
+  } else if (reason == "duplicate") {
+    d->set_reason(v1::DISMISSAL_REASON_DUPLICATE);
+  } else {
+    return UsageError(
+        absl::StrCat("--reason: must be rejected or duplicate, got ", reason));
+  }
+  d->set_duplicate_of(a.GetOr("duplicate-of", ""));
+  d->set_note(a.GetOr("note", ""));
+  return RunStep(a, action);
+}
+
+absl::Status RunCaseAssign(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(v1::CaseAction action, ActionOf(a));
+  v1::Assignment* x = action.mutable_assign();
+  x->set_unit_id(*a.Get("unit"));
+  x->mutable_person()->set_name(*a.Get("person"));
+  x->mutable_person()->set_post(*a.Get("post"));
+  FL_ASSIGN_OR_RETURN(*x->mutable_deadline(),
+                      ParseWhen("deadline", *a.Get("deadline")));
+  const std::string mechanism = *a.Get("mechanism");
+  if (mechanism == "top-leader") {
+    x->set_mechanism(v1::MECHANISM_TOP_LEADER);
+  } else if (mechanism == "counterpart") {
+    x->set_mechanism(v1::MECHANISM_COUNTERPART_COMMITTEE_MEMBER);
+  } else if (mechanism == "joint") {
+    x->set_mechanism(v1::MECHANISM_JOINT_DEPARTMENTS);
+  } else {
+    return UsageError(absl::StrCat(
+        "--mechanism: must be top-leader, counterpart or joint, got ",
+        mechanism));
+  }
+  x->set_assigned_by(*a.Get("by"));
+  x->set_note(a.GetOr("note", ""));
+  return RunStep(a, action);
+}
+
+absl::Status RunCaseRectify(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(v1::CaseAction action, ActionOf(a));
+  v1::Rectification* r = action.mutable_submit_rectification();
+  r->set_text(*a.Get("text"));
+  if (auto list = a.Get("evidence")) {
+    for (absl::string_view item :
+         absl::StrSplit(*list, ',', absl::SkipEmpty())) {
+      std::vector<std::string> parts = absl::StrSplit(item, ':');
+      uint64_t size = 0;
+      if (parts.size() != 3 || !absl::SimpleAtoi(parts[2], &size)) {
+        return UsageError(absl::StrCat(
+            "--evidence: each item is SHA256:MEDIA-TYPE:BYTES, got ", item));
+      }
+      v1::EvidenceRef* e = r->add_evidence();
+      e->set_sha256(parts[0]);
+      e->set_media_type(parts[1]);
+      e->set_size_bytes(size);
+    }
+  }
+  return RunStep(a, action);
+}
+
+absl::Status RunCaseEvaluate(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(v1::CaseAction action, ActionOf(a));
+  v1::Evaluation* v = action.mutable_evaluate();
+  const std::string rating = *a.Get("rating");
+  if (rating == "satisfied") {
+    v->set_rating(v1::RATING_SATISFIED);
+  } else if (rating == "basically-satisfied") {
+    v->set_rating(v1::RATING_BASICALLY_SATISFIED);
+  } else if (rating == "unsatisfied") {
+    v->set_rating(v1::RATING_UNSATISFIED);
+  } else {
+    return UsageError(absl::StrCat(
+        "--rating: must be satisfied, basically-satisfied or unsatisfied, "
+        "got ",
+        rating));
+  }
+  v->set_comment(a.GetOr("comment", ""));
+  if (auto text = a.Get("new-deadline")) {
+    FL_ASSIGN_OR_RETURN(*v->mutable_new_deadline(),
+                        ParseWhen("new-deadline", *text));
+  }
+  return RunStep(a, action);
+}
+
+absl::Status RunCaseClose(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(v1::CaseAction action, ActionOf(a));
+  action.mutable_close()->set_note(a.GetOr("note", ""));
+  return RunStep(a, action);
+}
+
+absl::Status RunCaseEscalate(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(v1::CaseAction action, ActionOf(a));
+  v1::Escalation* x = action.mutable_escalate();
+  const std::string kind = *a.Get("kind");
+  if (kind == "talk") {
+    x->set_kind(v1::ESCALATION_KIND_TALK);
+  } else if (kind == "notice") {
+    x->set_kind(v1::ESCALATION_KIND_PUBLIC_NOTICE);
+  } else if (kind == "discipline") {
+    x->set_kind(v1::ESCALATION_KIND_DISCIPLINE);
+  } else {
+    return UsageError(
+        absl::StrCat("--kind: must be talk, notice or discipline, got ", kind));
+  }
+  x->set_subject(*a.Get("subject"));
+  x->set_detail(a.GetOr("detail", ""));
+  return RunStep(a, action);
+}
+
+std::vector<std::string> CommaList(const std::string& text) {
+  return absl::StrSplit(text, ',', absl::SkipEmpty());
+}
+
+absl::Status RunCampaignAdd(const ParsedArgs& a) {
+  v1::Campaign c;
+  c.set_id(*a.Get("id"));
+  c.set_name(*a.Get("name"));
+  for (const std::string& id : CommaList(*a.Get("categories"))) {
+    c.add_category_ids(id);
+  }
+  for (const std::string& id : CommaList(*a.Get("units"))) {
+    c.add_target_unit_ids(id);
+  }
+  c.set_start_date(*a.Get("start"));
+  c.set_end_date(*a.Get("end"));
+  for (const std::string& id : CommaList(a.GetOr("inspectors", ""))) {
+    c.add_inspectors(id);
+  }
+  FL_ASSIGN_OR_RETURN(auto office, OpenOffice(a));
+  return Created("campaign", c.id(), office->CreateCampaign(c));
+}
+
+absl::Status RunCampaignList(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(auto office, OpenOffice(a));
+  FL_ASSIGN_OR_RETURN(std::vector<v1::Campaign> campaigns,
+                      office->ListCampaigns());
+  Table table({"ID", "NAME", "DATES", "CATEGORIES", "UNITS", "INSPECTORS"});
+  table.SetMaxWidth(1, 40);
+  table.SetMaxWidth(4, 40);
+  for (const v1::Campaign& c : campaigns) {
+    table.AddRow({c.id(), c.name(),
+                  absl::StrCat(c.start_date(), " – ", c.end_date()),
+                  absl::StrJoin(c.category_ids(), ","),
+                  absl::StrJoin(c.target_unit_ids(), ","),
+                  absl::StrCat(c.inspectors_size())});
+  }
+  std::cout << table.Render();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::ListKind> ParseKind(const std::string& text) {
+  if (text == "red") return v1::LIST_KIND_RED;
+  if (text == "black") return v1::LIST_KIND_BLACK;
+  return UsageError(absl::StrCat("--kind: must be red or black, got ", text));
+}
+
+// Entries from --entries-file (one a line: UNIT<TAB>REASON[<TAB>CASE,CASE])
+// or from --unit, --reason and --cases for a list of one.
+absl::Status RunListsPublish(const ParsedArgs& a) {
+  v1::PublishedList list;
+  FL_ASSIGN_OR_RETURN(v1::ListKind kind, ParseKind(*a.Get("kind")));
+  list.set_kind(kind);
+  list.set_period(*a.Get("period"));
+  if (auto path = a.Get("entries-file")) {
+    std::ifstream in(*path);
+    if (!in) {
+      return absl::NotFoundError(absl::StrCat("cannot read ", *path));
+    }
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n) {
+      if (absl::StripAsciiWhitespace(line).empty()) continue;
+      std::vector<std::string> parts = absl::StrSplit(line, '\t');
+      if (parts.size() < 2 || parts.size() > 3) {
+        return UsageError(absl::StrCat(
+            *path, ":", n, ": want UNIT<TAB>REASON[<TAB>CASE,CASE]"));
+      }
+      v1::ListEntry* e = list.add_entries();
+      e->set_unit_id(parts[0]);
+      e->set_reason(parts[1]);
+      if (parts.size() == 3) {
+        for (const std::string& id : CommaList(parts[2])) e->add_case_ids(id);
+      }
+    }
+  } else if (a.Has("unit") && a.Has("reason")) {
+    v1::ListEntry* e = list.add_entries();
+    e->set_unit_id(*a.Get("unit"));
+    e->set_reason(*a.Get("reason"));
+    for (const std::string& id : CommaList(a.GetOr("cases", ""))) {
+      e->add_case_ids(id);
+    }
+  } else {
+    return UsageError("give --entries-file, or --unit and --reason");
+  }
+  FL_ASSIGN_OR_RETURN(auto office, OpenOffice(a));
+  FL_ASSIGN_OR_RETURN(uint64_t seq, office->PublishList(list));
+  std::cout << "published the " << *a.Get("kind") << " list for "
+            << list.period() << " (event " << seq << ")\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunListsShow(const ParsedArgs& a) {
+  v1::GetListsRequest request;
+  request.set_period(a.GetOr("period", ""));
+  if (auto text = a.Get("kind")) {
+    FL_ASSIGN_OR_RETURN(v1::ListKind kind, ParseKind(*text));
+    request.set_kind(kind);
+  }
+  FL_ASSIGN_OR_RETURN(auto office, OpenOffice(a));
+  FL_ASSIGN_OR_RETURN(std::vector<v1::PublishedList> lists,
+                      office->GetLists(request));
+  if (lists.empty()) {
+    std::cout << "no lists published\n";
+    return absl::OkStatus();
+  }
+  Table table({"PERIOD", "LIST", "#", "UNIT", "REASON", "CASES"});
+  table.SetMaxWidth(4, 60);
+  for (const v1::PublishedList& l : lists) {
+    int n = 0;
+    for (const v1::ListEntry& e : l.entries()) {
+      table.AddRow({l.period(), l.kind() == v1::LIST_KIND_RED ? "red" : "black",
+                    absl::StrCat(++n), e.unit_id(), e.reason(),
+                    absl::StrJoin(e.case_ids(), ",")});
+    }
+  }
+  std::cout << table.Render();
   return absl::OkStatus();
 }
 
@@ -487,11 +1012,141 @@ const std::vector<Command>& Commands() {
        RunCategoryList},
       {{"admin", "enroll-code"},
        "",
-       AdminOptions({{"role", OptionKind::kValue, true, "inspector"},
+       AdminOptions({{"role", OptionKind::kValue, true,
+                      "inspector, supervisor, unit-officer or auditor"},
+                     {"scope", OptionKind::kValue, false,
+                      "supervisor: a region id; unit-officer: a unit id"},
                      {"ttl", OptionKind::kValue, false,
                       "seconds the code stays valid (default 7 days)"}}),
        "issue a one-time enrollment code; prints it",
        RunEnrollCode},
+      {{"case", "list"},
+       "",
+       OfficeOptions(
+           {{"region", OptionKind::kValue, false, "only this region's subtree"},
+            {"unit", OptionKind::kValue, false, "only this inspected unit"},
+            {"category", OptionKind::kValue, false, "only this category"},
+            {"status", OptionKind::kValue, false,
+             "reported, accepted, assigned, ... closed"},
+            {"overdue", OptionKind::kFlag, false,
+             "only overdue cases (by deadline)"},
+            {"campaign", OptionKind::kValue, false,
+             "only this campaign's cases"},
+            {"from", OptionKind::kValue, false,
+             "reported at or after (date or RFC 3339)"},
+            {"to", OptionKind::kValue, false, "reported before"},
+            {"page-size", OptionKind::kValue, false, "1-500 (default 50)"},
+            {"cursor", OptionKind::kValue, false, "the next page's cursor"}}),
+       "list the cases you may see, oldest report first",
+       RunCaseList},
+      {{"case", "show"},
+       "ID",
+       OfficeOptions({}),
+       "a case and its whole history",
+       RunCaseShow},
+      {{"case", "accept"},
+       "ID",
+       OfficeOptions({{"version", OptionKind::kValue, false,
+                       "the version you saw (ABORTED if it moved on)"},
+                      {"note", OptionKind::kValue, false, "why"}}),
+       "reported -> accepted",
+       RunCaseAccept},
+      {{"case", "dismiss"},
+       "ID",
+       OfficeOptions(
+           {{"reason", OptionKind::kValue, true, "rejected or duplicate"},
+            {"duplicate-of", OptionKind::kValue, false,
+             "the case it duplicates"},
+            {"note", OptionKind::kValue, false, "why"},
+            {"version", OptionKind::kValue, false, "the version you saw"}}),
+       "reported -> dismissed",
+       RunCaseDismiss},
+      {{"case", "assign"},
+       "ID",
+       OfficeOptions(
+           {{"unit", OptionKind::kValue, true, "the responsible unit"},
+            {"person", OptionKind::kValue, true, "the responsible person"},
+            {"post", OptionKind::kValue, true, "that person's post"},
+            {"deadline", OptionKind::kValue, true,
+             "a date (end of that local day) or RFC 3339 time"},
+            {"mechanism", OptionKind::kValue, true,
+             "top-leader, counterpart or joint"},
+            {"by", OptionKind::kValue, true, "who assigned it"},
+            {"note", OptionKind::kValue, false, "instructions"},
+            {"version", OptionKind::kValue, false, "the version you saw"}}),
+       "accepted -> assigned (交办)",
+       RunCaseAssign},
+      {{"case", "rectify"},
+       "ID",
+       OfficeOptions(
+           {{"text", OptionKind::kValue, true, "what was done"},
+            {"evidence", OptionKind::kValue, false,
+             "SHA256:MEDIA-TYPE:BYTES,... uploaded evidence"},
+            {"version", OptionKind::kValue, false, "the version you saw"}}),
+       "assigned -> rectification_submitted (unit officer)",
+       RunCaseRectify},
+      {{"case", "evaluate"},
+       "ID",
+       OfficeOptions(
+           {{"rating", OptionKind::kValue, true,
+             "satisfied, basically-satisfied or unsatisfied"},
+            {"comment", OptionKind::kValue, false, "the verdict's reasons"},
+            {"new-deadline", OptionKind::kValue, false,
+             "required when unsatisfied"},
+            {"version", OptionKind::kValue, false, "the version you saw"}}),
+       "rectification_submitted -> evaluated (or reassigned)",
+       RunCaseEvaluate},
+      {{"case", "close"},
+       "ID",
+       OfficeOptions(
+           {{"note", OptionKind::kValue, false, "filing note"},
+            {"version", OptionKind::kValue, false, "the version you saw"}}),
+       "evaluated -> closed (销号备案)",
+       RunCaseClose},
+      {{"case", "escalate"},
+       "ID",
+       OfficeOptions(
+           {{"kind", OptionKind::kValue, true, "talk, notice or discipline"},
+            {"subject", OptionKind::kValue, true, "who is held to account"},
+            {"detail", OptionKind::kValue, false, "what was decided"},
+            {"version", OptionKind::kValue, false, "the version you saw"}}),
+       "record an accountability step (责任追究)",
+       RunCaseEscalate},
+      {{"campaign", "add"},
+       "",
+       OfficeOptions(
+           {{"id", OptionKind::kValue, true, "e.g. 2026-09-commuting"},
+            {"name", OptionKind::kValue, true, "display name"},
+            {"categories", OptionKind::kValue, true, "category ids, a,b"},
+            {"units", OptionKind::kValue, true, "target unit ids, a,b"},
+            {"start", OptionKind::kValue, true, "first day, YYYY-MM-DD"},
+            {"end", OptionKind::kValue, true, "last day, YYYY-MM-DD"},
+            {"inspectors", OptionKind::kValue, false, "pseudonyms, a,b"}}),
+       "plan a campaign",
+       RunCampaignAdd},
+      {{"campaign", "list"},
+       "",
+       OfficeOptions({}),
+       "list campaigns",
+       RunCampaignList},
+      {{"lists", "publish"},
+       "",
+       OfficeOptions(
+           {{"kind", OptionKind::kValue, true, "red or black"},
+            {"period", OptionKind::kValue, true, "2026, 2026-Q4 or 2026-11"},
+            {"entries-file", OptionKind::kValue, false,
+             "lines UNIT<TAB>REASON[<TAB>CASE,CASE]"},
+            {"unit", OptionKind::kValue, false, "a list of one: its unit"},
+            {"reason", OptionKind::kValue, false, "a list of one: why"},
+            {"cases", OptionKind::kValue, false, "a list of one: case ids"}}),
+       "publish a red or black list (红黑榜)",
+       RunListsPublish},
+      {{"lists", "show"},
+       "",
+       OfficeOptions({{"period", OptionKind::kValue, false, "only this period"},
+                      {"kind", OptionKind::kValue, false, "red or black"}}),
+       "show published lists, newest first",
+       RunListsShow},
   };
   return *commands;
 }
@@ -500,7 +1155,10 @@ std::string Usage() {
   std::string out =
       "usage: fieldledger [--home DIR] COMMAND [options]\n\n"
       "Findings are recorded on this device first and reach the server on\n"
-      "`fieldledger sync`. Options take `--name value` or `--name=value`.\n\n"
+      "`fieldledger sync`. The case, campaign and lists commands talk to the\n"
+      "server directly, with the credential this device enrolled with (a\n"
+      "supervisor, unit officer or auditor code) or --token-file.\n"
+      "Options take `--name value` or `--name=value`.\n\n"
       "commands:\n";
   for (const Command& c : Commands()) {
     std::string line = absl::StrJoin(c.words, " ");

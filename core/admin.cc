@@ -64,9 +64,44 @@ absl::StatusOr<uint64_t> CreateCategory(Txn& txn, absl::string_view actor,
 
 absl::StatusOr<v1::CreateEnrollmentCodeResponse> CreateEnrollmentCode(
     Txn& txn, const v1::CreateEnrollmentCodeRequest& request, absl::Time now) {
-  if (request.role() != v1::ROLE_INSPECTOR) {
-    return absl::InvalidArgumentError(
-        "role: only ROLE_INSPECTOR can enroll for now");
+  const std::string& scope = request.scope();
+  switch (request.role()) {
+    case v1::ROLE_INSPECTOR:
+    case v1::ROLE_AUDITOR:
+      if (!scope.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "scope: must be empty for ", v1::Role_Name(request.role())));
+      }
+      break;
+    case v1::ROLE_SUPERVISOR: {
+      if (scope.empty()) {
+        return absl::InvalidArgumentError(
+            "scope: ROLE_SUPERVISOR needs a region id");
+      }
+      FL_ASSIGN_OR_RETURN(std::optional<v1::Region> region,
+                          txn.GetRegion(scope));
+      if (!region) {
+        return absl::NotFoundError(
+            absl::StrCat("scope: no region \"", scope, "\""));
+      }
+      break;
+    }
+    case v1::ROLE_UNIT_OFFICER: {
+      if (scope.empty()) {
+        return absl::InvalidArgumentError(
+            "scope: ROLE_UNIT_OFFICER needs a unit id");
+      }
+      FL_ASSIGN_OR_RETURN(std::optional<v1::Unit> unit, txn.GetUnit(scope));
+      if (!unit) {
+        return absl::NotFoundError(
+            absl::StrCat("scope: no unit \"", scope, "\""));
+      }
+      break;
+    }
+    default:
+      return absl::InvalidArgumentError(
+          "role: must be ROLE_INSPECTOR, ROLE_SUPERVISOR, ROLE_UNIT_OFFICER "
+          "or ROLE_AUDITOR");
   }
   const absl::Duration ttl = request.ttl_seconds() == 0
                                  ? kDefaultCodeTtl
@@ -79,11 +114,27 @@ absl::StatusOr<v1::CreateEnrollmentCodeResponse> CreateEnrollmentCode(
   v1::EnrollmentCode stored;
   stored.set_role(request.role());
   stored.set_expires_at_unix(absl::ToUnixSeconds(now + ttl));
+  stored.set_scope(scope);
   FL_RETURN_IF_ERROR(txn.PutEnrollmentCode(Sha256(code), stored));
   v1::CreateEnrollmentCodeResponse reply;
   reply.set_code(code);
   reply.mutable_expires_at()->set_seconds(stored.expires_at_unix());
   return reply;
+}
+
+static absl::string_view NamePrefix(v1::Role role) {
+  switch (role) {
+    case v1::ROLE_INSPECTOR:
+      return "i-";
+    case v1::ROLE_SUPERVISOR:
+      return "s-";
+    case v1::ROLE_UNIT_OFFICER:
+      return "o-";
+    case v1::ROLE_AUDITOR:
+      return "a-";
+    default:
+      return "x-";
+  }
 }
 
 absl::StatusOr<v1::EnrollResponse> Enroll(Txn& txn, absl::string_view code,
@@ -100,13 +151,17 @@ absl::StatusOr<v1::EnrollResponse> Enroll(Txn& txn, absl::string_view code,
   FL_RETURN_IF_ERROR(txn.DeleteEnrollmentCode(code_hash));
   v1::EnrollResponse reply;
   reply.set_token(RandomHex(32));
-  reply.set_client_id(RandomHex(16));
-  reply.set_pseudonym(absl::StrCat("i-", RandomHex(8)));
+  // Only inspectors push mutations; the others act through Supervision,
+  // whose calls carry no client_seq, so they get no mutation stream.
+  if (stored->role() == v1::ROLE_INSPECTOR) reply.set_client_id(RandomHex(16));
+  reply.set_pseudonym(absl::StrCat(NamePrefix(stored->role()), RandomHex(8)));
   reply.set_role(stored->role());
+  reply.set_scope(stored->scope());
   v1::Principal principal;
   principal.set_role(reply.role());
   principal.set_name(reply.pseudonym());
   principal.set_client_id(reply.client_id());
+  principal.set_scope(stored->scope());
   FL_RETURN_IF_ERROR(txn.PutPrincipal(Sha256(reply.token()), principal));
   return reply;
 }

@@ -172,4 +172,44 @@ absl::StatusOr<std::vector<v1::Change>> MemoryTxn::ReadFeed(
   return out;
 }
 
+absl::StatusOr<std::vector<CaseIndexKey>> MemoryTxn::ScanCaseIndex(
+    const CaseIndexScan& scan) {
+  std::vector<CaseIndexKey> out;
+  CaseIndexKey from{scan.index, scan.scope, scan.status, scan.time_from, ""};
+  if (scan.resume && scan.after_time >= scan.time_from) {
+    from.time = scan.after_time;
+    from.case_id = scan.after_case_id;
+  }
+  for (auto it = case_index.lower_bound(from);
+       it != case_index.end() && out.size() < scan.limit; ++it) {
+    if (it->index != scan.index || it->scope != scan.scope ||
+        it->status != scan.status || it->time >= scan.time_to) {
+      break;
+    }
+    if (scan.resume && it->time == scan.after_time &&
+        it->case_id == scan.after_case_id) {
+      continue;
+    }
+    out.push_back(*it);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::Event>> MemoryTxn::ReadCaseHistory(
+    absl::string_view id) {
+  std::vector<v1::Event> out;
+  for (const v1::Event& event : events) {
+    if (CaseIdOf(event) == id) out.push_back(event);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> MemoryTxn::RootRegionIds() {
+  std::vector<std::string> out;
+  for (const auto& [id, region] : regions) {
+    if (region.parent_id().empty()) out.push_back(id);
+  }
+  return out;
+}
+
 }  // namespace fieldledger

@@ -1,4 +1,4 @@
-// MemoryTxn: Txn and FeedReader over plain maps. For tests, and for
+// MemoryTxn: Txn, FeedReader and CaseReader over plain maps. For tests, and for
 // recomputing derived state from the event log to compare with what a store
 // holds. Not thread-safe.
 #ifndef FIELDLEDGER_CORE_MEMORY_TXN_H_
@@ -12,11 +12,12 @@
 #include <vector>
 
 #include "core/case.h"
+#include "core/case_query.h"
 #include "core/txn.h"
 
 namespace fieldledger {
 
-class MemoryTxn final : public Txn, public FeedReader {
+class MemoryTxn final : public Txn, public FeedReader, public CaseReader {
  public:
   // Every map is public so that tests and checks can compare them directly.
   std::vector<v1::Event> events;
@@ -84,6 +85,33 @@ class MemoryTxn final : public Txn, public FeedReader {
                                                    size_t limit) override;
   uint64_t NextSeq() override { return events.size(); }
   std::string DatasetId() override { return dataset; }
+
+  // CaseReader.
+  absl::StatusOr<std::vector<CaseIndexKey>> ScanCaseIndex(
+      const CaseIndexScan& scan) override;
+  absl::StatusOr<std::optional<v1::Case>> ReadCase(
+      absl::string_view id) override {
+    return GetCase(id);
+  }
+  absl::StatusOr<std::vector<v1::Event>> ReadCaseHistory(
+      absl::string_view id) override;
+  absl::StatusOr<std::optional<v1::Region>> ReadRegion(
+      absl::string_view id) override {
+    return GetRegion(id);
+  }
+  absl::StatusOr<std::optional<v1::Unit>> ReadUnit(
+      absl::string_view id) override {
+    return GetUnit(id);
+  }
+  absl::StatusOr<std::optional<v1::Category>> ReadCategory(
+      absl::string_view id) override {
+    return GetCategory(id);
+  }
+  absl::StatusOr<std::optional<v1::Campaign>> ReadCampaign(
+      absl::string_view id) override {
+    return GetCampaign(id);
+  }
+  absl::StatusOr<std::vector<std::string>> RootRegionIds() override;
 };
 
 }  // namespace fieldledger

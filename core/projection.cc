@@ -157,8 +157,18 @@ absl::Status Project(const v1::Event& event, Txn& txn) {
       return ProjectCaseEvent(event, txn);
     case v1::Event::kListPublished:
       return txn.PutList(event.list_published());
-    case v1::Event::kCampaignCreated:
-      return txn.PutCampaign(event.campaign_created());
+    case v1::Event::kCampaignCreated: {
+      FL_RETURN_IF_ERROR(txn.PutCampaign(event.campaign_created()));
+      // Each inspector sent on it learns of it through Pull.
+      v1::Change change;
+      change.set_seq(event.seq());
+      *change.mutable_campaign() = event.campaign_created();
+      for (const std::string& pseudonym :
+           event.campaign_created().inspectors()) {
+        FL_RETURN_IF_ERROR(txn.PutFeed(InspectorAudience(pseudonym), change));
+      }
+      return absl::OkStatus();
+    }
     case v1::Event::kRegionCreated:
       FL_RETURN_IF_ERROR(txn.PutRegion(event.region_created()));
       return PutRegistryChange(event, event.region_created(),

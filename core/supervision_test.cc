@@ -515,5 +515,23 @@ TEST_F(SupervisionTest, Lists) {
   ExpectRecomputesTheSame(txn_);
 }
 
+TEST_F(SupervisionTest, InspectorsSentOnACampaignPullIt) {
+  v1::Campaign campaign;
+  campaign.set_id("2026-09-commuting");
+  campaign.set_name("走读专项暗访");
+  campaign.add_category_ids("commuting");
+  campaign.add_target_unit_ids("u1");
+  campaign.set_start_date("2026-09-02");
+  campaign.set_end_date("2026-09-03");
+  campaign.add_inspectors("i-alice");
+  auto seq = CreateCampaign(txn_, "admin", campaign, kNow, limits_);
+  ASSERT_TRUE(seq.ok()) << seq.status();
+  const auto& feed = txn_.feeds["inspector/i-alice"];
+  ASSERT_EQ(feed.count(*seq), 1u);
+  EXPECT_EQ(feed.at(*seq).campaign().id(), "2026-09-commuting");
+  EXPECT_EQ(txn_.feeds.count("inspector/i-bob"), 0u);
+  ExpectRecomputesTheSame(txn_);
+}
+
 }  // namespace
 }  // namespace fieldledger

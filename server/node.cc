@@ -87,6 +87,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   node->field_sync_ = std::make_unique<FieldSyncService>(
       *node->store_, options.limits, *node->uploads_);
   node->admin_ = std::make_unique<AdminService>(*node->store_, options.limits);
+  node->supervision_ =
+      std::make_unique<SupervisionService>(*node->store_, options.limits);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -96,6 +98,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   builder.RegisterService(node->field_sync_.get());
   builder.RegisterService(node->admin_.get());
+  builder.RegisterService(node->supervision_.get());
   node->server_ = builder.BuildAndStart();
   if (node->server_ == nullptr || node->port_ == 0) {
     return absl::UnavailableError(

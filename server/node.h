@@ -23,6 +23,7 @@
 #include "server/evidence_uploads.h"
 #include "server/services.h"
 #include "storage/evidence_store.h"
+#include "server/supervision_service.h"
 #include "storage/store.h"
 
 namespace fieldledger::server {
@@ -77,6 +78,7 @@ class Node {
   std::unique_ptr<EvidenceUploads> uploads_;
   std::unique_ptr<FieldSyncService> field_sync_;
   std::unique_ptr<AdminService> admin_;
+  std::unique_ptr<SupervisionService> supervision_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool created_admin_token_ = false;

@@ -24,6 +24,7 @@ constexpr char kRegionTag = 'R';    // + string id -> v1::Region
 constexpr char kUnitTag = 'U';      // + string id -> v1::Unit
 constexpr char kCategoryTag = 'C';  // + string id -> v1::Category
 constexpr char kFindingTag = 'F';   // + string id -> v1::FindingUpdate
+constexpr char kCampaignTag = 'P';  // + string id -> v1::Campaign
 
 constexpr absl::string_view kLastSeq = "last_seq";
 constexpr absl::string_view kAckedMark = "acked_mark";
@@ -269,7 +270,8 @@ class Outbox::Impl {
     absl::MutexLock lock(&mu_);
     rocksdb::WriteBatch batch;
     if (reply.reset()) {
-      for (char tag : {kRegionTag, kUnitTag, kCategoryTag, kFindingTag}) {
+      for (char tag :
+           {kRegionTag, kUnitTag, kCategoryTag, kFindingTag, kCampaignTag}) {
         FL_RETURN_IF_ERROR(ToStatus(batch.DeleteRange(
             std::string(1, tag), std::string(1, static_cast<char>(tag + 1)))));
       }
@@ -295,6 +297,11 @@ class Outbox::Impl {
           FL_RETURN_IF_ERROR(ToStatus(
               batch.Put(ItemKey(kFindingTag, change.finding().finding().id()),
                         change.finding().SerializeAsString())));
+          break;
+        case v1::Change::kCampaign:
+          FL_RETURN_IF_ERROR(
+              ToStatus(batch.Put(ItemKey(kCampaignTag, change.campaign().id()),
+                                 change.campaign().SerializeAsString())));
           break;
         case v1::Change::ITEM_NOT_SET:
           break;  // From a newer server: nothing this client understands.
@@ -340,6 +347,7 @@ class Outbox::Impl {
     return absl::string_view(s.data(), s.size());
   }
   static const std::string& IdOf(const v1::Region& m) { return m.id(); }
+  static const std::string& IdOf(const v1::Campaign& m) { return m.id(); }
   static const std::string& IdOf(const v1::Unit& m) { return m.id(); }
   static const std::string& IdOf(const v1::Category& m) { return m.id(); }
   static const std::string& IdOf(const v1::FindingUpdate& m) {
@@ -451,6 +459,8 @@ absl::StatusOr<PulledRegistry> Outbox::GetRegistry() const {
   FL_ASSIGN_OR_RETURN(registry.units, impl_->Scan<v1::Unit>(kUnitTag));
   FL_ASSIGN_OR_RETURN(registry.categories,
                       impl_->Scan<v1::Category>(kCategoryTag));
+  FL_ASSIGN_OR_RETURN(registry.campaigns,
+                      impl_->Scan<v1::Campaign>(kCampaignTag));
   return registry;
 }
 

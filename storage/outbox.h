@@ -79,6 +79,8 @@ struct PulledRegistry {
   std::vector<v1::Region> regions;
   std::vector<v1::Unit> units;
   std::vector<v1::Category> categories;
+  // The campaigns this inspector is sent on.
+  std::vector<v1::Campaign> campaigns;
 };
 
 class Outbox {

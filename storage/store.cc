@@ -48,6 +48,8 @@ namespace {
 //              as uint64 with the sign bit flipped, so it sorts as int64)
 //   kSupervision 'k' + campaign id                -> Campaign
 //              'l' + kind byte + string(period)   -> PublishedList
+//              'h' + string(case id) + seq        -> "" (the case's events,
+//              written with each event that names a case: GetCase's history)
 enum class Family {
   kMeta,
   kEvents,
@@ -67,7 +69,7 @@ constexpr const char* kFamilyNames[kFamilyCount] = {
 
 constexpr char kRegionTag = 'r', kUnitTag = 'u', kCategoryTag = 'c';
 constexpr char kPrincipalTag = 'p', kCodeTag = 'c';
-constexpr char kCampaignTag = 'k', kListTag = 'l';
+constexpr char kCampaignTag = 'k', kListTag = 'l', kHistoryTag = 'h';
 constexpr absl::string_view kDatasetKey = "dataset";
 
 // The families derived from the event log by `Project`; everything else is
@@ -77,8 +79,9 @@ constexpr Family kDerivedFamilies[] = {
     Family::kCases,    Family::kCaseIndex, Family::kSupervision};
 // Which `Project` wrote the derived families. Bump it whenever `Project` or
 // their encoding changes: Open then recomputes them from the log. Stores
-// from before versions were kept have none, which reads as 1.
-constexpr uint64_t kDerivedVersion = 2;
+// from before versions were kept have none, which reads as 1; 2 added cases
+// and their indexes, 3 the case histories.
+constexpr uint64_t kDerivedVersion = 3;
 constexpr absl::string_view kDerivedVersionKey = "derived_version";
 
 // For memtable insert hints: the key without its trailing 8-byte seq. Events,
@@ -128,6 +131,24 @@ std::string CaseIndexKeyBytes(const CaseIndexKey& k) {
   return key;
 }
 
+std::string HistoryPrefix(absl::string_view case_id) {
+  std::string key(1, kHistoryTag);
+  AppendString(key, case_id);
+  return key;
+}
+
+std::string CaseIndexPrefix(CaseIndex index, absl::string_view scope,
+                            v1::CaseStatus status) {
+  std::string key(1, static_cast<char>(index));
+  AppendString(key, scope);
+  key.push_back(static_cast<char>(status));
+  return key;
+}
+
+uint64_t FlipSign(int64_t time) {
+  return static_cast<uint64_t>(time) ^ (uint64_t{1} << 63);
+}
+
 std::string ListKey(v1::ListKind kind, absl::string_view period) {
   std::string key = {kListTag, static_cast<char>(kind)};
   AppendString(key, period);
@@ -159,7 +180,16 @@ class KvTxn : public Txn {
     event.set_seq(next_seq_);
     FL_RETURN_IF_ERROR(
         Put(Family::kEvents, Uint64Key(next_seq_), event.SerializeAsString()));
+    FL_RETURN_IF_ERROR(PutCaseHistory(event));
     return next_seq_++;
+  }
+  // Files `event` (whose seq is set) under its case, if it names one.
+  absl::Status PutCaseHistory(const v1::Event& event) {
+    const absl::string_view case_id = CaseIdOf(event);
+    if (case_id.empty()) return absl::OkStatus();
+    std::string key = HistoryPrefix(case_id);
+    AppendUint64(key, event.seq());
+    return Put(Family::kSupervision, key, "");
   }
   absl::StatusOr<std::optional<v1::FindingRecord>> GetFinding(
       absl::string_view id) override {
@@ -727,7 +757,8 @@ absl::Status Store::Impl::UpgradeDerivedState() {
           replay = absl::DataLossError("unreadable event");
           return false;
         }
-        replay = Project(event, txn);
+        replay = txn.PutCaseHistory(event);
+        if (replay.ok()) replay = Project(event, txn);
         if (replay.ok() && ++replayed % kEventsPerBatch == 0) {
           replay = ToStatus(db_->Write(unsynced, &txn.batch()));
           txn.Reset(0);
@@ -1024,6 +1055,135 @@ absl::StatusOr<std::vector<v1::Change>> Store::ReadFeed(
                     return ok && out.size() < limit;
                   }));
   if (!ok) return absl::DataLossError("unreadable feed entry");
+  return out;
+}
+
+absl::StatusOr<std::vector<CaseIndexKey>> Store::ScanCaseIndex(
+    const CaseIndexScan& scan) {
+  std::vector<CaseIndexKey> out;
+  if (scan.limit == 0 || scan.time_from >= scan.time_to) return out;
+  const std::string prefix =
+      CaseIndexPrefix(scan.index, scan.scope, scan.status);
+  std::string start = prefix;
+  std::string skip;  // the resume entry itself, which is not returned
+  if (scan.resume && scan.after_time >= scan.time_from) {
+    AppendUint64(start, FlipSign(scan.after_time));
+    AppendString(start, scan.after_case_id);
+    skip = start;
+  } else {
+    AppendUint64(start, FlipSign(scan.time_from));
+  }
+  bool ok = true;
+  FL_RETURN_IF_ERROR(impl_->Scan(
+      Family::kCaseIndex, prefix, start,
+      [&](absl::string_view key, absl::string_view) {
+        if (key == skip) return true;
+        absl::string_view rest = key.substr(prefix.size());
+        uint64_t time;
+        CaseIndexKey k{scan.index, scan.scope, scan.status, 0, ""};
+        if (!ConsumeUint64(rest, time) || !ConsumeString(rest, k.case_id)) {
+          ok = false;
+          return false;
+        }
+        k.time = static_cast<int64_t>(time ^ (uint64_t{1} << 63));
+        if (k.time >= scan.time_to) return false;
+        out.push_back(std::move(k));
+        return out.size() < scan.limit;
+      }));
+  if (!ok) return absl::DataLossError("unreadable case index key");
+  return out;
+}
+
+absl::StatusOr<std::optional<v1::Case>> Store::ReadCase(absl::string_view id) {
+  return Decode<v1::Case>(impl_->Get(Family::kCases, id), "case");
+}
+
+absl::StatusOr<std::vector<v1::Event>> Store::ReadCaseHistory(
+    absl::string_view id) {
+  std::vector<uint64_t> seqs;
+  const std::string prefix = HistoryPrefix(id);
+  const uint64_t end = NextSeq();
+  bool ok = true;
+  FL_RETURN_IF_ERROR(impl_->Scan(Family::kSupervision, prefix, "",
+                                 [&](absl::string_view key, absl::string_view) {
+                                   absl::string_view rest =
+                                       key.substr(prefix.size());
+                                   uint64_t seq;
+                                   ok = ConsumeUint64(rest, seq);
+                                   if (!ok || seq >= end) return false;
+                                   seqs.push_back(seq);
+                                   return true;
+                                 }));
+  if (!ok) return absl::DataLossError("unreadable case history key");
+  std::vector<v1::Event> out;
+  for (uint64_t seq : seqs) {
+    FL_ASSIGN_OR_RETURN(
+        std::optional<v1::Event> event,
+        Decode<v1::Event>(impl_->Get(Family::kEvents, Uint64Key(seq)),
+                          "event"));
+    if (!event) return absl::DataLossError(absl::StrCat("no event ", seq));
+    out.push_back(std::move(*event));
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<v1::Region>> Store::ReadRegion(
+    absl::string_view id) {
+  return Decode<v1::Region>(
+      impl_->Get(Family::kRegistry, Tagged(kRegionTag, id)), "region");
+}
+
+absl::StatusOr<std::optional<v1::Unit>> Store::ReadUnit(absl::string_view id) {
+  return Decode<v1::Unit>(impl_->Get(Family::kRegistry, Tagged(kUnitTag, id)),
+                          "unit");
+}
+
+absl::StatusOr<std::optional<v1::Category>> Store::ReadCategory(
+    absl::string_view id) {
+  return Decode<v1::Category>(
+      impl_->Get(Family::kRegistry, Tagged(kCategoryTag, id)), "category");
+}
+
+absl::StatusOr<std::optional<v1::Campaign>> Store::ReadCampaign(
+    absl::string_view id) {
+  return Decode<v1::Campaign>(
+      impl_->Get(Family::kSupervision, Tagged(kCampaignTag, id)), "campaign");
+}
+
+absl::StatusOr<std::vector<std::string>> Store::RootRegionIds() {
+  FL_ASSIGN_OR_RETURN(std::vector<v1::Region> regions, ListRegions());
+  std::vector<std::string> out;
+  for (const v1::Region& r : regions) {
+    if (r.parent_id().empty()) out.push_back(r.id());
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::Campaign>> Store::ListCampaigns() {
+  std::vector<v1::Campaign> out;
+  bool ok = true;
+  FL_RETURN_IF_ERROR(
+      impl_->Scan(Family::kSupervision, std::string(1, kCampaignTag), "",
+                  [&](absl::string_view, absl::string_view value) {
+                    out.emplace_back();
+                    ok = out.back().ParseFromArray(value.data(), value.size());
+                    return ok;
+                  }));
+  if (!ok) return absl::DataLossError("unreadable campaign");
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::PublishedList>> Store::ListPublishedLists() {
+  std::vector<v1::PublishedList> out;
+  bool ok = true;
+  FL_RETURN_IF_ERROR(
+      impl_->Scan(Family::kSupervision, std::string(1, kListTag), "",
+                  [&](absl::string_view, absl::string_view value) {
+                    out.emplace_back();
+                    ok = out.back().ParseFromArray(value.data(), value.size());
+                    return ok;
+                  }));
+  if (!ok) return absl::DataLossError("unreadable published list");
   return out;
 }
 

@@ -31,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/case_query.h"
 #include "core/txn.h"
 #include "fieldledger/v1/event.pb.h"
 #include "fieldledger/v1/records.pb.h"
@@ -54,7 +55,7 @@ struct StoreOptions {
   size_t max_group_jobs = 2048;
 };
 
-class Store final : public FeedReader {
+class Store final : public FeedReader, public CaseReader {
  public:
   // A change to apply in the writer; its error discards its writes.
   using Job = std::function<absl::Status(Txn&)>;
@@ -95,6 +96,31 @@ class Store final : public FeedReader {
                                                    size_t limit) override;
   uint64_t NextSeq() override;
   std::string DatasetId() override;
+
+  // CaseReader. Index scans are prefix range scans of the case_index column
+  // family; a case's history is a prefix scan of its event seqs. Cases and
+  // index entries are read as written, which may be a few milliseconds
+  // ahead of the WAL sync; history events only up to the last synced one.
+  absl::StatusOr<std::vector<CaseIndexKey>> ScanCaseIndex(
+      const CaseIndexScan& scan) override;
+  absl::StatusOr<std::optional<v1::Case>> ReadCase(
+      absl::string_view id) override;
+  absl::StatusOr<std::vector<v1::Event>> ReadCaseHistory(
+      absl::string_view id) override;
+  absl::StatusOr<std::optional<v1::Region>> ReadRegion(
+      absl::string_view id) override;
+  absl::StatusOr<std::optional<v1::Unit>> ReadUnit(
+      absl::string_view id) override;
+  absl::StatusOr<std::optional<v1::Category>> ReadCategory(
+      absl::string_view id) override;
+  absl::StatusOr<std::optional<v1::Campaign>> ReadCampaign(
+      absl::string_view id) override;
+  absl::StatusOr<std::vector<std::string>> RootRegionIds() override;
+
+  // Every campaign, ordered by id.
+  absl::StatusOr<std::vector<v1::Campaign>> ListCampaigns();
+  // Every published list, ordered by (kind, period).
+  absl::StatusOr<std::vector<v1::PublishedList>> ListPublishedLists();
 
   // Recomputes all derived state from the event log and compares it with
   // what is stored: findings, cases and their indexes, registry, campaigns,

@@ -12,6 +12,9 @@
 #include "absl/synchronization/notification.h"
 #include "core/admin.h"
 #include "core/case.h"
+#include "core/case_query.h"
+#include "core/memory_txn.h"
+#include "core/projection.h"
 #include "core/supervision.h"
 #include "core/sync.h"
 #include "core/test_fixtures.h"
@@ -328,6 +331,59 @@ TEST_F(StoreTest, OpenRefusesStateDerivedByANewerVersion) {
   auto opened = Store::Open({.path = dir_});
   EXPECT_EQ(opened.status().code(), absl::StatusCode::kFailedPrecondition)
       << opened.status();
+}
+
+// The store's index scans answer case queries exactly as the in-memory
+// model of the same log does.
+TEST_F(StoreTest, CaseQueriesMatchTheMemoryModel) {
+  std::vector<v1::Mutation> reports;
+  for (uint64_t i = 1; i <= 12; ++i) reports.push_back(Report(i, "u1"));
+  ASSERT_TRUE(Push(reports).ok());
+  for (size_t i = 0; i < reports.size(); i += 3) {
+    v1::CaseAction accept;
+    accept.set_case_id(reports[i].report_finding().finding().id());
+    accept.mutable_accept();
+    ASSERT_TRUE(store_
+                    ->Run([&](Txn& txn) {
+                      return ApplyCaseAction(txn, "admin", accept, kNow,
+                                             Limits())
+                          .status();
+                    })
+                    .ok());
+  }
+  MemoryTxn model;
+  auto events = store_->ReadEvents(0, 1000);
+  ASSERT_TRUE(events.ok());
+  for (v1::Event event : *events) {
+    ASSERT_TRUE(model.AppendEvent(event).ok());
+    ASSERT_TRUE(Project(event, model).ok());
+  }
+  const CaseViewer all{CaseViewer::Kind::kAll, ""};
+  for (v1::CaseStatus status :
+       {v1::CASE_STATUS_UNSPECIFIED, v1::CASE_STATUS_ACCEPTED,
+        v1::CASE_STATUS_REPORTED}) {
+    for (uint32_t size : {1u, 5u, 100u}) {
+      v1::ListCasesRequest request;
+      request.set_status(status);
+      request.set_page_size(size);
+      for (int page = 0; page < 20; ++page) {
+        auto want = ListCases(model, all, request, kNow);
+        auto got = ListCases(*store_, all, request, kNow);
+        ASSERT_TRUE(want.ok() && got.ok()) << got.status();
+        ASSERT_EQ(want->SerializeAsString(), got->SerializeAsString());
+        if (got->next_page_cursor().empty()) break;
+        request.set_page_cursor(got->next_page_cursor());
+      }
+    }
+  }
+  const std::string id = reports[0].report_finding().finding().id();
+  auto want = GetCaseView(model, all, id);
+  auto got = GetCaseView(*store_, all, id);
+  ASSERT_TRUE(want.ok() && got.ok()) << got.status();
+  EXPECT_EQ(got->history_size(), 2);
+  EXPECT_EQ(want->SerializeAsString(), got->SerializeAsString());
+  const absl::Status check = store_->CheckDerivedState();
+  EXPECT_TRUE(check.ok()) << check;
 }
 
 }  // namespace
