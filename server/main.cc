@@ -21,6 +21,13 @@ ABSL_FLAG(int32_t, max_summary_chars, 200, "Characters in a finding summary");
 ABSL_FLAG(int32_t, max_detail_chars, 10000, "Characters in a finding detail");
 ABSL_FLAG(absl::Duration, max_clock_skew, absl::Minutes(5),
           "How far in the future a finding's observed_at may lie");
+ABSL_FLAG(std::string, node_name, "fieldledger.local/node",
+          "The ledger's name: origin line of its checkpoints and name of its "
+          "signing key (no spaces or '+'). Fixed once the node has started; "
+          "e.g. ledger.example.org/city-north");
+ABSL_FLAG(absl::Duration, checkpoint_interval, absl::Seconds(1),
+          "Sign a new ledger checkpoint at most this often, when the tree "
+          "grew");
 ABSL_FLAG(bool, check, false,
           "Check that the derived state in --data_dir equals a replay of its "
           "event log, then exit (0: consistent, 1: not). The node must be "
@@ -77,6 +84,8 @@ int main(int argc, char** argv) {
   options.limits.max_summary_chars = absl::GetFlag(FLAGS_max_summary_chars);
   options.limits.max_detail_chars = absl::GetFlag(FLAGS_max_detail_chars);
   options.limits.max_clock_skew = absl::GetFlag(FLAGS_max_clock_skew);
+  options.node_name = absl::GetFlag(FLAGS_node_name);
+  options.checkpoint_interval = absl::GetFlag(FLAGS_checkpoint_interval);
 
   auto node = fieldledger::server::Node::Start(options);
   if (!node.ok()) {
@@ -88,6 +97,9 @@ int main(int argc, char** argv) {
               << options.data_dir << "/admin.token" << std::endl;
   }
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  std::cout << "fieldledgerd: ledger " << options.node_name
+            << ", verifier key in " << options.data_dir << "/ledger.vkey"
+            << std::endl;
   std::cout << "fieldledgerd: serving on " << host << ":" << (*node)->port()
             << ", data in " << options.data_dir << std::endl;
 
