@@ -130,6 +130,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   node->field_sync_ =
       std::make_unique<FieldSyncService>(*node->store_, options.limits);
   node->admin_ = std::make_unique<AdminService>(*node->store_, options.limits);
+  node->ledger_ =
+      std::make_unique<LedgerService>(*node->store_, *node->checkpointer_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -139,6 +141,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   builder.RegisterService(node->field_sync_.get());
   builder.RegisterService(node->admin_.get());
+  builder.RegisterService(node->ledger_.get());
   node->server_ = builder.BuildAndStart();
   if (node->server_ == nullptr || node->port_ == 0) {
     return absl::UnavailableError(

@@ -21,6 +21,7 @@
 #include "grpcpp/channel.h"
 #include "grpcpp/server.h"
 #include "server/checkpointer.h"
+#include "server/ledger_service.h"
 #include "server/services.h"
 #include "storage/store.h"
 
@@ -84,6 +85,7 @@ class Node {
   std::unique_ptr<Checkpointer> checkpointer_;
   std::unique_ptr<FieldSyncService> field_sync_;
   std::unique_ptr<AdminService> admin_;
+  std::unique_ptr<LedgerService> ledger_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool created_admin_token_ = false;
