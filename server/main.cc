@@ -28,6 +28,11 @@ ABSL_FLAG(std::string, node_name, "fieldledger.local/node",
 ABSL_FLAG(absl::Duration, checkpoint_interval, absl::Seconds(1),
           "Sign a new ledger checkpoint at most this often, when the tree "
           "grew");
+// Benchmarks only: measures what the ledger costs. Not in --help's summary
+// of operations; never switch it on a data dir that has events.
+ABSL_FLAG(bool, benchmark_without_ledger, false,
+          "BENCHMARKS ONLY: keep no Merkle tree, sign no checkpoints, serve "
+          "no Ledger service");
 ABSL_FLAG(bool, check, false,
           "Check that the derived state in --data_dir equals a replay of its "
           "event log, then exit (0: consistent, 1: not). The node must be "
@@ -85,6 +90,7 @@ int main(int argc, char** argv) {
   options.limits.max_detail_chars = absl::GetFlag(FLAGS_max_detail_chars);
   options.limits.max_clock_skew = absl::GetFlag(FLAGS_max_clock_skew);
   options.node_name = absl::GetFlag(FLAGS_node_name);
+  options.store.ledger = !absl::GetFlag(FLAGS_benchmark_without_ledger);
   options.checkpoint_interval = absl::GetFlag(FLAGS_checkpoint_interval);
 
   auto node = fieldledger::server::Node::Start(options);

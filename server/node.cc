@@ -120,18 +120,22 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
     node->created_admin_token_ = true;
   }
 
-  FL_ASSIGN_OR_RETURN(
-      NoteSigner signer,
-      LoadOrCreateLedgerKey(options.data_dir, options.node_name));
-  FL_ASSIGN_OR_RETURN(
-      node->checkpointer_,
-      Checkpointer::Start(*node->store_, signer, options.checkpoint_interval));
+  if (store_options.ledger) {
+    FL_ASSIGN_OR_RETURN(
+        NoteSigner signer,
+        LoadOrCreateLedgerKey(options.data_dir, options.node_name));
+    FL_ASSIGN_OR_RETURN(node->checkpointer_,
+                        Checkpointer::Start(*node->store_, signer,
+                                            options.checkpoint_interval));
+  }
 
   node->field_sync_ =
       std::make_unique<FieldSyncService>(*node->store_, options.limits);
   node->admin_ = std::make_unique<AdminService>(*node->store_, options.limits);
-  node->ledger_ =
-      std::make_unique<LedgerService>(*node->store_, *node->checkpointer_);
+  if (node->checkpointer_ != nullptr) {
+    node->ledger_ =
+        std::make_unique<LedgerService>(*node->store_, *node->checkpointer_);
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -141,7 +145,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   builder.RegisterService(node->field_sync_.get());
   builder.RegisterService(node->admin_.get());
-  builder.RegisterService(node->ledger_.get());
+  if (node->ledger_ != nullptr) builder.RegisterService(node->ledger_.get());
   node->server_ = builder.BuildAndStart();
   if (node->server_ == nullptr || node->port_ == 0) {
     return absl::UnavailableError(

@@ -72,6 +72,7 @@ class Node {
   // A channel to this node that bypasses the network stack.
   std::shared_ptr<grpc::Channel> InProcessChannel();
   storage::Store& store() { return *store_; }
+  // Not for a node started with store.ledger off.
   Checkpointer& checkpointer() { return *checkpointer_; }
 
   // Stops taking calls, lets calls in flight finish (for at most
