@@ -20,7 +20,7 @@ start() {  # start DIR [flags...]: a node on port 0; sets pid and addr
   echo "node did not start" >&2; cat "$dir.log" >&2; exit 1
 }
 stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
-field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
+field() { tr " " "\n" <<<"$2" | sed -n "s|^$1=||p"; }
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 declare -A rate
 for run in $(seq 1 "$RUNS"); do
