@@ -996,8 +996,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   for (int i = 0; i < kFamilyCount; ++i) {
     const auto family = static_cast<Family>(i);
     rocksdb::ColumnFamilyOptions cf;
+    // Ledger keys too: level byte + index, appended in index order per
+    // level.
     if (family == Family::kEvents || family == Family::kFeeds ||
-        family == Family::kClients) {
+        family == Family::kClients || family == Family::kLedger) {
       cf.memtable_insert_with_hint_prefix_extractor = seq_prefix;
     }
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
