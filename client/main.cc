@@ -25,9 +25,12 @@
 #include "client/args.h"
 #include "client/field_client.h"
 #include "client/supervision_client.h"
+#include "client/ledger_client.h"
 #include "client/table.h"
 #include "core/case.h"
 #include "core/status_macros.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 
 namespace fieldledger::client {
 namespace {
@@ -909,6 +912,156 @@ absl::Status RunListsShow(const ParsedArgs& a) {
   return absl::OkStatus();
 }
 
+// --- Ledger -------------------------------------------------------------
+
+absl::StatusOr<std::string> ReadTextFile(const std::string& path,
+                                         absl::string_view what) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("cannot read ", what, " ", path));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return std::string(absl::StripAsciiWhitespace(text.str()));
+}
+
+// A LedgerClient over the device's outbox (which pins the server's key and
+// keeps the last verified checkpoint), with the device's token, or with the
+// admin token when --admin-token-file is given.
+struct LedgerSession {
+  std::unique_ptr<FieldClient> client;
+  std::unique_ptr<v1::Ledger::Stub> stub;
+  std::unique_ptr<LedgerClient> ledger;
+};
+
+absl::StatusOr<LedgerSession> OpenLedger(const ParsedArgs& a) {
+  LedgerSession s;
+  FL_ASSIGN_OR_RETURN(s.client, OpenClient(a));
+  std::string server = a.GetOr("server", "");
+  std::string token;
+  absl::StatusOr<storage::Credential> credential = s.client->GetCredential();
+  if (credential.ok()) {
+    if (server.empty()) server = credential->server;
+    token = credential->token;
+  }
+  if (auto path = a.Get("admin-token-file")) {
+    FL_ASSIGN_OR_RETURN(token, ReadTextFile(*path, "the admin token file"));
+  }
+  if (server.empty()) server = kDefaultServer;
+  if (token.empty()) {
+    return absl::FailedPreconditionError(
+        "not enrolled: enroll first, or give --admin-token-file");
+  }
+  LedgerClientOptions options;
+  if (auto path = a.Get("ledger-vkey")) {
+    FL_ASSIGN_OR_RETURN(options.verifier_key,
+                        ReadTextFile(*path, "the ledger verifier key"));
+  }
+  s.stub = v1::Ledger::NewStub(
+      grpc::CreateChannel(server, grpc::InsecureChannelCredentials()));
+  s.ledger = std::make_unique<LedgerClient>(s.client->outbox(), *s.stub,
+                                            std::move(token), options);
+  return s;
+}
+
+absl::Status RunLedgerCheckpoint(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(LedgerSession s, OpenLedger(a));
+  FL_ASSIGN_OR_RETURN(std::string note, s.ledger->Checkpoint());
+  std::cout << note;
+  return absl::OkStatus();
+}
+
+absl::Status RunLedgerReceipt(const ParsedArgs& a) {
+  uint64_t index = 0;
+  if (!absl::SimpleAtoi(a.GetOr("index", ""), &index)) {
+    return UsageError("--index: must be a leaf index (an event seq)");
+  }
+  FL_ASSIGN_OR_RETURN(LedgerSession s, OpenLedger(a));
+  FL_ASSIGN_OR_RETURN(std::string proof, s.ledger->Receipt(index));
+  std::cout << proof;
+  return absl::OkStatus();
+}
+
+absl::Status RunVerify(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(LedgerSession s, OpenLedger(a));
+  FL_ASSIGN_OR_RETURN(VerifyReport r, s.ledger->Verify());
+  if (!r.alarm.empty()) {
+    return absl::DataLossError(absl::StrCat("LEDGER ALARM: ", r.alarm));
+  }
+  if (r.trusted_on_first_use) {
+    std::cout << "pinned the server's ledger key on first use: "
+              << s.client->outbox().GetLedgerTrust()->verifier_key
+              << "\n  compare it with the node's ledger.vkey\n";
+  }
+  std::cout << "checkpoint of " << r.tree_size << " entries: signature ok";
+  if (r.first_checkpoint) {
+    std::cout << " (first checkpoint this device verified)\n";
+  } else {
+    std::cout << ", extends the one of " << r.previous_size
+              << " entries verified before\n";
+  }
+  std::cout << r.events_verified << " of this device's events proven in it";
+  if (r.events_not_yet_covered > 0) {
+    std::cout << "; " << r.events_not_yet_covered
+              << " newer ones wait for the next checkpoint";
+  }
+  std::cout << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunLedgerAudit(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(LedgerSession s, OpenLedger(a));
+  FL_ASSIGN_OR_RETURN(AuditReport r, s.ledger->Audit());
+  if (!r.problem.empty()) {
+    return absl::DataLossError(absl::StrCat("AUDIT FAILED at tree size ",
+                                            r.tree_size, ": ", r.problem));
+  }
+  std::cout << "audit ok: " << r.tree_size
+            << " entries recomputed, root equals the signed checkpoint\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunLedgerClearAlarm(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(auto client, OpenClient(a));
+  FL_ASSIGN_OR_RETURN(storage::LedgerTrust trust,
+                      client->outbox().GetLedgerTrust());
+  if (trust.alarm.empty()) {
+    std::cout << "no ledger alarm\n";
+    return absl::OkStatus();
+  }
+  std::cout << "cleared: " << trust.alarm << "\n";
+  trust.alarm.clear();
+  return client->outbox().PutLedgerTrust(trust);
+}
+
+// Every command ends by repeating an unresolved ledger alarm.
+void PrintLedgerAlarm(const ParsedArgs& a) {
+  const std::string home = a.GetOr("home", DefaultHome());
+  std::ifstream probe(home + "/store/CURRENT");
+  if (!probe) return;
+  auto client = OpenClient(a);
+  if (!client.ok()) return;
+  auto trust = (*client)->outbox().GetLedgerTrust();
+  if (trust.ok() && !trust->alarm.empty()) {
+    std::cerr << "fieldledger: LEDGER ALARM (unresolved): " << trust->alarm
+              << "\n  the server's history contradicts what this device "
+                 "verified; tell your supervisor and the auditor, keep this "
+                 "device's data; `fieldledger ledger clear-alarm` once "
+                 "resolved\n";
+  }
+}
+
+std::vector<OptionSpec> LedgerOptions(std::vector<OptionSpec> own) {
+  own.push_back({"server", OptionKind::kValue, false,
+                 "host:port (default: where you enrolled)"});
+  own.push_back({"ledger-vkey", OptionKind::kValue, false,
+                 "FILE with the node's verifier key (its ledger.vkey); "
+                 "default: the pinned one, else trust on first use"});
+  own.push_back({"admin-token-file", OptionKind::kValue, false,
+                 "call with the admin token instead of this device's"});
+  return own;
+}
+
 // --- Table of commands and usage ----------------------------------------
 
 std::vector<OptionSpec> FindingOptions(bool adding) {
@@ -1147,6 +1300,34 @@ const std::vector<Command>& Commands() {
                       {"kind", OptionKind::kValue, false, "red or black"}}),
        "show published lists, newest first",
        RunListsShow},
+      {{"ledger", "checkpoint"},
+       "",
+       LedgerOptions({}),
+       "print the server's latest signed checkpoint, verbatim",
+       RunLedgerCheckpoint},
+      {{"ledger", "receipt"},
+       "",
+       LedgerOptions({{"index", OptionKind::kValue, true,
+                       "leaf index (the event seq of a pushed mutation)"}}),
+       "print a c2sp.org/tlog-proof@v1 receipt for one leaf",
+       RunLedgerReceipt},
+      {{"verify"},
+       "",
+       LedgerOptions({}),
+       "verify the latest checkpoint, its consistency with the last one "
+       "verified, and this device's events in it",
+       RunVerify},
+      {{"ledger", "audit"},
+       "",
+       LedgerOptions({}),
+       "auditor/admin: recompute the whole tree from the entries and check "
+       "it against the signed checkpoint",
+       RunLedgerAudit},
+      {{"ledger", "clear-alarm"},
+       "",
+       {},
+       "clear a resolved ledger alarm",
+       RunLedgerClearAlarm},
   };
   return *commands;
 }
@@ -1257,6 +1438,7 @@ int Main(std::vector<std::string> args) {
                                 parsed->positionals[want], "\""));
   }
   const absl::Status status = command->run(*parsed);
+  if (command->words[0] != "help") PrintLedgerAlarm(*parsed);
   if (IsUsageError(status)) {
     return Fail(2, absl::StrCat(name, ": ", status.message()));
   }

@@ -27,6 +27,18 @@ ABSL_FLAG(uint32_t, max_uploads_per_device, 4,
           "Evidence upload streams one device may have open at once");
 ABSL_FLAG(absl::Duration, evidence_partial_ttl, absl::Hours(24 * 7),
           "Partial evidence uploads not continued for this long are removed");
+ABSL_FLAG(std::string, node_name, "fieldledger.local/node",
+          "The ledger's name: origin line of its checkpoints and name of its "
+          "signing key (no spaces or '+'). Fixed once the node has started; "
+          "e.g. ledger.example.org/city-north");
+ABSL_FLAG(absl::Duration, checkpoint_interval, absl::Seconds(1),
+          "Sign a new ledger checkpoint at most this often, when the tree "
+          "grew");
+// Benchmarks only: measures what the ledger costs. Not in --help's summary
+// of operations; never switch it on a data dir that has events.
+ABSL_FLAG(bool, benchmark_without_ledger, false,
+          "BENCHMARKS ONLY: keep no Merkle tree, sign no checkpoints, serve "
+          "no Ledger service");
 ABSL_FLAG(bool, check, false,
           "Check that the derived state in --data_dir equals a replay of its "
           "event log, then exit (0: consistent, 1: not). The node must be "
@@ -86,6 +98,9 @@ int main(int argc, char** argv) {
   options.evidence.max_bytes = absl::GetFlag(FLAGS_max_evidence_bytes);
   options.uploads.max_per_device = absl::GetFlag(FLAGS_max_uploads_per_device);
   options.uploads.partial_ttl = absl::GetFlag(FLAGS_evidence_partial_ttl);
+  options.node_name = absl::GetFlag(FLAGS_node_name);
+  options.store.ledger = !absl::GetFlag(FLAGS_benchmark_without_ledger);
+  options.checkpoint_interval = absl::GetFlag(FLAGS_checkpoint_interval);
 
   auto node = fieldledger::server::Node::Start(options);
   if (!node.ok()) {
@@ -97,6 +112,9 @@ int main(int argc, char** argv) {
               << options.data_dir << "/admin.token" << std::endl;
   }
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
+  std::cout << "fieldledgerd: ledger " << options.node_name
+            << ", verifier key in " << options.data_dir << "/ledger.vkey"
+            << std::endl;
   std::cout << "fieldledgerd: serving on " << host << ":" << (*node)->port()
             << ", data in " << options.data_dir << std::endl;
 

@@ -7,10 +7,14 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/admin.h"
 #include "core/media.h"
+#include "core/note.h"
 #include "core/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -25,13 +29,13 @@ absl::Status ErrnoError(absl::string_view what, const std::string& path) {
       absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
 }
 
-// Writes `content` to `path` with mode 0600 so that a crash leaves either
-// no file or the whole file.
-absl::Status WriteSecretFile(const std::string& path,
-                             absl::string_view content) {
+// Writes `content` to `path` with `mode` so that a crash leaves either no
+// file or the whole file.
+absl::Status WriteFile(const std::string& path, absl::string_view content,
+                       mode_t mode) {
   const std::string tmp = path + ".tmp";
   const int fd =
-      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return ErrnoError("cannot create", tmp);
   const bool ok = ::write(fd, content.data(), content.size()) ==
                       static_cast<ssize_t>(content.size()) &&
@@ -41,6 +45,51 @@ absl::Status WriteSecretFile(const std::string& path,
   if (::rename(tmp.c_str(), path.c_str()) != 0)
     return ErrnoError("cannot rename", tmp);
   return absl::OkStatus();
+}
+
+// Reads a whole small file.
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return ErrnoError("cannot read", path);
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+// The ledger signing key of the node: loaded from ledger.key, or created
+// there (with ledger.vkey beside it) on first start.
+absl::StatusOr<NoteSigner> LoadOrCreateLedgerKey(const std::string& data_dir,
+                                                 const std::string& name) {
+  FL_RETURN_IF_ERROR(ValidateNoteKeyName(name));
+  const std::string key_path =
+      (std::filesystem::path(data_dir) / "ledger.key").string();
+  const std::string vkey_path =
+      (std::filesystem::path(data_dir) / "ledger.vkey").string();
+  if (std::filesystem::exists(key_path)) {
+    FL_ASSIGN_OR_RETURN(std::string text, ReadFile(key_path));
+    absl::StatusOr<NoteSigner> signer =
+        NoteSigner::Parse(absl::StripAsciiWhitespace(text));
+    if (!signer.ok()) {
+      return absl::DataLossError(
+          absl::StrCat(key_path, ": ", signer.status().message()));
+    }
+    if (signer->name() != name) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("node_name: ", name,
+                       " differs from the ledger key's name ", signer->name(),
+                       " in ", key_path, "; a ledger keeps its name for life"));
+    }
+    if (!std::filesystem::exists(vkey_path)) {
+      FL_RETURN_IF_ERROR(
+          WriteFile(vkey_path, signer->verifier().ToString() + "\n", 0644));
+    }
+    return signer;
+  }
+  FL_ASSIGN_OR_RETURN(NoteSigner signer, NoteSigner::Generate(name));
+  FL_RETURN_IF_ERROR(WriteFile(key_path, signer.ToString() + "\n", 0600));
+  FL_RETURN_IF_ERROR(
+      WriteFile(vkey_path, signer.verifier().ToString() + "\n", 0644));
+  return signer;
 }
 
 }  // namespace
@@ -80,8 +129,17 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
       FL_ASSIGN_OR_RETURN(token, CreateAdminToken(txn));
       return absl::OkStatus();
     }));
-    FL_RETURN_IF_ERROR(WriteSecretFile(token_path, token + "\n"));
+    FL_RETURN_IF_ERROR(WriteFile(token_path, token + "\n", 0600));
     node->created_admin_token_ = true;
+  }
+
+  if (store_options.ledger) {
+    FL_ASSIGN_OR_RETURN(
+        NoteSigner signer,
+        LoadOrCreateLedgerKey(options.data_dir, options.node_name));
+    FL_ASSIGN_OR_RETURN(node->checkpointer_,
+                        Checkpointer::Start(*node->store_, signer,
+                                            options.checkpoint_interval));
   }
 
   node->field_sync_ = std::make_unique<FieldSyncService>(
@@ -89,6 +147,10 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   node->admin_ = std::make_unique<AdminService>(*node->store_, options.limits);
   node->supervision_ =
       std::make_unique<SupervisionService>(*node->store_, options.limits);
+  if (node->checkpointer_ != nullptr) {
+    node->ledger_ =
+        std::make_unique<LedgerService>(*node->store_, *node->checkpointer_);
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -99,6 +161,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   builder.RegisterService(node->field_sync_.get());
   builder.RegisterService(node->admin_.get());
   builder.RegisterService(node->supervision_.get());
+  if (node->ledger_ != nullptr) builder.RegisterService(node->ledger_.get());
   node->server_ = builder.BuildAndStart();
   if (node->server_ == nullptr || node->port_ == 0) {
     return absl::UnavailableError(
@@ -119,6 +182,7 @@ void Node::Shutdown(absl::Duration grace) {
     server_->Wait();
     server_.reset();
   }
+  checkpointer_.reset();
   uploads_.reset();
   evidence_.reset();
   store_.reset();

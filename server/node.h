@@ -21,6 +21,8 @@
 #include "grpcpp/channel.h"
 #include "grpcpp/server.h"
 #include "server/evidence_uploads.h"
+#include "server/checkpointer.h"
+#include "server/ledger_service.h"
 #include "server/services.h"
 #include "storage/evidence_store.h"
 #include "server/supervision_service.h"
@@ -46,12 +48,25 @@ struct NodeOptions {
   // that still carry identifying metadata.
   storage::EvidenceOptions evidence;
   EvidenceUploadOptions uploads;
+  // The ledger's name: the origin line of its checkpoints and the name of
+  // its signing key. A valid note key name (no spaces or '+'); by
+  // convention a host-like prefix and a path. Fixed for the life of a data
+  // dir: the key in ledger.key carries it.
+  std::string node_name = "fieldledger.local/node";
+  // Sign a new checkpoint at most this often, when the tree grew. Zero:
+  // only at start and by Checkpointer::SignNow() (tests).
+  absl::Duration checkpoint_interval = absl::Seconds(1);
 };
 
 class Node {
  public:
   // Opens the store, writes <data_dir>/admin.token (mode 0600) with a new
-  // admin credential when there is none, and starts serving.
+  // admin credential when there is none, loads or creates the ledger key
+  // (<data_dir>/ledger.key, mode 0600; its verifier key in ledger.vkey),
+  // starts the checkpoint signer and serving. DATA_LOSS when the last
+  // signed checkpoint is not a prefix of the stored tree (rolled back or
+  // altered data); INVALID_ARGUMENT for a bad node_name or one that differs
+  // from the key's.
   static absl::StatusOr<std::unique_ptr<Node>> Start(
       const NodeOptions& options);
 
@@ -65,6 +80,8 @@ class Node {
   // A channel to this node that bypasses the network stack.
   std::shared_ptr<grpc::Channel> InProcessChannel();
   storage::Store& store() { return *store_; }
+  // Not for a node started with store.ledger off.
+  Checkpointer& checkpointer() { return *checkpointer_; }
 
   // Stops taking calls, lets calls in flight finish (for at most
   // `grace`), then closes the store.
@@ -76,9 +93,11 @@ class Node {
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<storage::EvidenceStore> evidence_;
   std::unique_ptr<EvidenceUploads> uploads_;
+  std::unique_ptr<Checkpointer> checkpointer_;
   std::unique_ptr<FieldSyncService> field_sync_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<SupervisionService> supervision_;
+  std::unique_ptr<LedgerService> ledger_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool created_admin_token_ = false;

@@ -31,6 +31,9 @@ constexpr absl::string_view kAckedMark = "acked_mark";
 constexpr absl::string_view kCursor = "cursor";
 constexpr absl::string_view kPulled = "pulled";
 constexpr absl::string_view kCredential = "credential";
+constexpr absl::string_view kLedgerKey = "ledger_vkey";
+constexpr absl::string_view kLedgerCheckpoint = "ledger_checkpoint";
+constexpr absl::string_view kLedgerAlarm = "ledger_alarm";
 
 std::string MutationKey(uint64_t seq) {
   std::string key(1, kMutationTag);
@@ -254,6 +257,35 @@ class Outbox::Impl {
     return Write(batch);
   }
 
+  absl::StatusOr<LedgerTrust> GetLedgerTrust() const {
+    LedgerTrust trust;
+    FL_ASSIGN_OR_RETURN(std::optional<std::string> key,
+                        Get(MetaKey(kLedgerKey)));
+    FL_ASSIGN_OR_RETURN(std::optional<std::string> checkpoint,
+                        Get(MetaKey(kLedgerCheckpoint)));
+    FL_ASSIGN_OR_RETURN(std::optional<std::string> alarm,
+                        Get(MetaKey(kLedgerAlarm)));
+    trust.verifier_key = key.value_or("");
+    trust.checkpoint = checkpoint.value_or("");
+    trust.alarm = alarm.value_or("");
+    return trust;
+  }
+
+  absl::Status PutLedgerTrust(const LedgerTrust& trust) {
+    absl::MutexLock lock(&mu_);
+    rocksdb::WriteBatch batch;
+    for (const auto& [name, value] :
+         {std::pair<absl::string_view, const std::string*>{kLedgerKey,
+                                                           &trust.verifier_key},
+          {kLedgerCheckpoint, &trust.checkpoint},
+          {kLedgerAlarm, &trust.alarm}}) {
+      FL_RETURN_IF_ERROR(ToStatus(value->empty()
+                                      ? batch.Delete(MetaKey(name))
+                                      : batch.Put(MetaKey(name), *value)));
+    }
+    return Write(batch);
+  }
+
   absl::StatusOr<std::string> GetCursor() const {
     FL_ASSIGN_OR_RETURN(std::optional<std::string> value,
                         Get(MetaKey(kCursor)));
@@ -441,6 +473,14 @@ absl::StatusOr<Credential> Outbox::GetCredential() const {
 
 absl::Status Outbox::PutCredential(const Credential& credential) {
   return impl_->PutCredential(credential);
+}
+
+absl::StatusOr<LedgerTrust> Outbox::GetLedgerTrust() const {
+  return impl_->GetLedgerTrust();
+}
+
+absl::Status Outbox::PutLedgerTrust(const LedgerTrust& trust) {
+  return impl_->PutLedgerTrust(trust);
 }
 
 absl::StatusOr<std::string> Outbox::GetCursor() const {

@@ -74,6 +74,21 @@ struct Credential {
   v1::Role role = v1::ROLE_UNSPECIFIED;
 };
 
+// What this device trusts of its server's ledger (issue #4). Empty strings:
+// not known yet / no alarm.
+struct LedgerTrust {
+  // The pinned verifier key text: given with --ledger-vkey or trusted on
+  // first use; never replaced by what a server says later.
+  std::string verifier_key;
+  // The last checkpoint note this device verified (signature, and
+  // consistency with the one before).
+  std::string checkpoint;
+  // Set when the server showed a history that contradicts `checkpoint`
+  // (rewritten, forked or rolled back): what was seen. Persistent until a
+  // person clears it.
+  std::string alarm;
+};
+
 // Everything pulled from the server, each list ordered by id.
 struct PulledRegistry {
   std::vector<v1::Region> regions;
@@ -141,6 +156,13 @@ class Outbox {
   // NOT_FOUND when the device has not enrolled.
   absl::StatusOr<Credential> GetCredential() const;
   absl::Status PutCredential(const Credential& credential);
+
+  // --- Ledger ---
+
+  // All fields empty until PutLedgerTrust.
+  absl::StatusOr<LedgerTrust> GetLedgerTrust() const;
+  // Replaces all three fields in one synced batch.
+  absl::Status PutLedgerTrust(const LedgerTrust& trust);
 
   // --- Pulled state ---
 

@@ -220,5 +220,22 @@ TEST_F(OutboxTest, RegistryIsOrderedById) {
   EXPECT_EQ(registry->categories[2].id(), "c");
 }
 
+TEST_F(OutboxTest, LedgerTrustPersistsAndClears) {
+  auto none = box_->GetLedgerTrust();
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->verifier_key.empty());
+  EXPECT_TRUE(none->checkpoint.empty());
+  EXPECT_TRUE(none->alarm.empty());
+  ASSERT_TRUE(box_->PutLedgerTrust({"key", "note", "forked"}).ok());
+  Reopen();
+  auto got = box_->GetLedgerTrust();
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->verifier_key, "key");
+  EXPECT_EQ(got->checkpoint, "note");
+  EXPECT_EQ(got->alarm, "forked");
+  ASSERT_TRUE(box_->PutLedgerTrust({"key", "note", ""}).ok());
+  EXPECT_TRUE(box_->GetLedgerTrust()->alarm.empty());
+}
+
 }  // namespace
 }  // namespace fieldledger::storage

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "core/case.h"
+#include "core/merkle.h"
 #include "core/projection.h"
 #include "core/status_macros.h"
 #include "core/text.h"
@@ -50,6 +51,9 @@ namespace {
 //              'l' + kind byte + string(period)   -> PublishedList
 //              'h' + string(case id) + seq        -> "" (the case's events,
 //              written with each event that names a case: GetCase's history)
+//   kLedger    level byte + index                 -> 32-byte hash of the
+//              complete subtree (level, index) of the Merkle tree whose
+//              leaf i is the stored bytes of event i (merkle.h)
 enum class Family {
   kMeta,
   kEvents,
@@ -61,11 +65,12 @@ enum class Family {
   kCases,
   kCaseIndex,
   kSupervision,
+  kLedger,
 };
-constexpr int kFamilyCount = 10;
+constexpr int kFamilyCount = 11;
 constexpr const char* kFamilyNames[kFamilyCount] = {
-    "default", "events", "findings", "registry",   "feeds",
-    "clients", "auth",   "cases",    "case_index", "supervision"};
+    "default", "events", "findings",   "registry",    "feeds", "clients",
+    "auth",    "cases",  "case_index", "supervision", "ledger"};
 
 constexpr char kRegionTag = 'r', kUnitTag = 'u', kCategoryTag = 'c';
 constexpr char kPrincipalTag = 'p', kCodeTag = 'c';
@@ -149,6 +154,12 @@ uint64_t FlipSign(int64_t time) {
   return static_cast<uint64_t>(time) ^ (uint64_t{1} << 63);
 }
 
+std::string LedgerKey(int level, uint64_t index) {
+  std::string key(1, static_cast<char>(level));
+  AppendUint64(key, index);
+  return key;
+}
+
 std::string ListKey(v1::ListKind kind, absl::string_view period) {
   std::string key = {kListTag, static_cast<char>(kind)};
   AppendString(key, period);
@@ -169,18 +180,39 @@ absl::StatusOr<std::optional<Message>> Decode(
 
 // Txn over raw key-value operations: every key and value encoding lives
 // here, whether the writes go to a RocksDB batch or to memory.
+//
+// Each event is also a Merkle leaf: its exact stored bytes are hashed and the
+// complete subtrees it finishes are written beside it. The left siblings it
+// needs are the newest complete node of each level (the tree's right edge),
+// so a frontier of at most 64 hashes serves them without a lookup.
 class KvTxn : public Txn {
  public:
-  explicit KvTxn(uint64_t next_seq) : next_seq_(next_seq) {}
+  explicit KvTxn(uint64_t next_seq, bool ledger = true)
+      : ledger_(ledger), next_seq_(next_seq) {}
 
   uint64_t next_seq() const { return next_seq_; }
   void set_next_seq(uint64_t seq) { next_seq_ = seq; }
 
   absl::StatusOr<uint64_t> AppendEvent(v1::Event& event) override {
     event.set_seq(next_seq_);
-    FL_RETURN_IF_ERROR(
-        Put(Family::kEvents, Uint64Key(next_seq_), event.SerializeAsString()));
+    const std::string bytes = event.SerializeAsString();
+    FL_RETURN_IF_ERROR(Put(Family::kEvents, Uint64Key(next_seq_), bytes));
     FL_RETURN_IF_ERROR(PutCaseHistory(event));
+    if (ledger_) {
+      FrontierReader reader(*this);
+      FL_ASSIGN_OR_RETURN(std::vector<merkle::SubtreeNode> nodes,
+                          merkle::CompletedSubtrees(
+                              next_seq_, merkle::HashLeaf(bytes), reader));
+      for (const merkle::SubtreeNode& node : nodes) {
+        FL_RETURN_IF_ERROR(Put(Family::kLedger,
+                               LedgerKey(node.level, node.index),
+                               merkle::HashToBytes(node.hash)));
+        Frontier& f = frontier_[node.level];
+        f.valid = true;
+        f.index = node.index;
+        f.hash = node.hash;
+      }
+    }
     return next_seq_++;
   }
   // Files `event` (whose seq is set) under its case, if it names one.
@@ -323,8 +355,45 @@ class KvTxn : public Txn {
                            absl::string_view value) = 0;
   virtual absl::Status Delete(Family family, absl::string_view key) = 0;
 
+  // Forgets the cached right edge: after writes were undone, it may name
+  // nodes that no longer exist. Later appends read them back.
+  void InvalidateFrontier() {
+    for (Frontier& f : frontier_) f.valid = false;
+  }
+
  private:
+  struct Frontier {
+    bool valid = false;
+    uint64_t index = 0;
+    merkle::Hash hash{};
+  };
+
+  // Left siblings: the frontier, else this transaction's view (pending
+  // writes, then the database).
+  class FrontierReader final : public merkle::SubtreeHashReader {
+   public:
+    explicit FrontierReader(KvTxn& txn) : txn_(txn) {}
+    absl::StatusOr<merkle::Hash> Get(int level, uint64_t index) override {
+      if (level >= 0 && level < 64) {
+        const Frontier& f = txn_.frontier_[level];
+        if (f.valid && f.index == index) return f.hash;
+      }
+      FL_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                          txn_.Get(Family::kLedger, LedgerKey(level, index)));
+      if (!bytes) {
+        return absl::NotFoundError(
+            absl::StrCat("ledger node ", level, "/", index, " is missing"));
+      }
+      return merkle::HashFromBytes(*bytes);
+    }
+
+   private:
+    KvTxn& txn_;
+  };
+
+  const bool ledger_;
   uint64_t next_seq_;
+  Frontier frontier_[64];
 };
 
 // The writer's pending batch. Reads see the batch's own writes (kept in a
@@ -337,8 +406,8 @@ class BatchTxn final : public KvTxn {
 
   BatchTxn(rocksdb::DB* db,
            const std::vector<rocksdb::ColumnFamilyHandle*>& cfs,
-           RegistryCache& registry_cache)
-      : KvTxn(0), db_(db), cfs_(cfs), registry_cache_(registry_cache) {}
+           RegistryCache& registry_cache, bool ledger)
+      : KvTxn(0, ledger), db_(db), cfs_(cfs), registry_cache_(registry_cache) {}
 
   // Empties the batch for the next group, starting at `next_seq`.
   void Reset(uint64_t next_seq) {
@@ -365,9 +434,15 @@ class BatchTxn final : public KvTxn {
     }
     undo_.clear();
     set_next_seq(savepoint_seq_);
+    InvalidateFrontier();
     return ToStatus(batch_.RollbackToSavePoint());
   }
   absl::Status PopSavePoint() { return ToStatus(batch_.PopSavePoint()); }
+  // The batch was not written: nothing of it may be remembered.
+  void Discard() {
+    Reset(0);
+    InvalidateFrontier();
+  }
 
   rocksdb::WriteBatch& batch() { return batch_; }
 
@@ -442,7 +517,7 @@ using FamilyMaps = std::map<Family, std::map<std::string, std::string>>;
 
 class MapTxn final : public KvTxn {
  public:
-  MapTxn() : KvTxn(0) {}
+  explicit MapTxn(bool ledger) : KvTxn(0, ledger) {}
   FamilyMaps maps;
 
  protected:
@@ -518,11 +593,72 @@ class Store::Impl {
         return absl::DataLossError("bad event key");
       ++next;
     }
+    if (options_.ledger && next > 0) {
+      FL_ASSIGN_OR_RETURN(std::optional<std::string> last_leaf,
+                          Get(Family::kLedger, LedgerKey(0, next - 1)));
+      if (!last_leaf) FL_RETURN_IF_ERROR(BuildLedger(next));
+    }
     written_next_seq_ = next;
     durable_next_seq_.store(next);
     writer_ = std::thread([this] { WriterLoop(); });
     syncer_ = std::thread([this] { SyncerLoop(); });
     return absl::OkStatus();
+  }
+
+  // A store written before the ledger existed: hash its `size` events into
+  // the tree once, before the writer starts. Holds only the right edge.
+  absl::Status BuildLedger(uint64_t size) {
+    class Edge final : public merkle::SubtreeHashReader {
+     public:
+      absl::StatusOr<merkle::Hash> Get(int level, uint64_t index) override {
+        if (level < 0 || level >= 64 || !have[level] || at[level] != index) {
+          return absl::NotFoundError("not on the right edge");
+        }
+        return hash[level];
+      }
+      bool have[64] = {};
+      uint64_t at[64] = {};
+      merkle::Hash hash[64];
+    } edge;
+    rocksdb::WriteBatch batch;
+    uint64_t n = 0;
+    absl::Status failed;
+    FL_RETURN_IF_ERROR(Scan(
+        Family::kEvents, "", "",
+        [&](absl::string_view key, absl::string_view value) {
+          uint64_t seq;
+          if (!ConsumeUint64(key, seq) || seq != n) {
+            failed = absl::DataLossError(
+                absl::StrCat("event log has a hole at ", n));
+            return false;
+          }
+          absl::StatusOr<std::vector<merkle::SubtreeNode>> nodes =
+              merkle::CompletedSubtrees(n, merkle::HashLeaf(value), edge);
+          if (!nodes.ok()) {
+            failed = nodes.status();
+            return false;
+          }
+          for (const merkle::SubtreeNode& node : *nodes) {
+            edge.have[node.level] = true;
+            edge.at[node.level] = node.index;
+            edge.hash[node.level] = node.hash;
+            batch
+                .Put(cf(Family::kLedger), LedgerKey(node.level, node.index),
+                     merkle::HashToBytes(node.hash))
+                .PermitUncheckedError();
+          }
+          ++n;
+          if (batch.Count() >= 10000) {
+            failed = ToStatus(db_->Write(rocksdb::WriteOptions(), &batch));
+            batch.Clear();
+          }
+          return failed.ok() && n < size;
+        }));
+    FL_RETURN_IF_ERROR(failed);
+    if (n != size) return absl::DataLossError("event log ended early");
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    return ToStatus(db_->Write(sync, &batch));
   }
 
   void Submit(Job job, Done done) {
@@ -587,6 +723,42 @@ class Store::Impl {
   // Recomputes the derived families from the log when they were written by
   // another `Project` (kDerivedVersion). Runs before the writer starts.
   absl::Status UpgradeDerivedState();
+  // Committed ledger nodes, straight from the database. Only nodes within
+  // the durable tree are asked for.
+  class LedgerReader final : public merkle::SubtreeHashReader {
+   public:
+    explicit LedgerReader(Impl& impl) : impl_(impl) {}
+    absl::StatusOr<merkle::Hash> Get(int level, uint64_t index) override {
+      FL_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                          impl_.Get(Family::kLedger, LedgerKey(level, index)));
+      if (!bytes) {
+        return absl::DataLossError(
+            absl::StrCat("ledger node ", level, "/", index, " is missing"));
+      }
+      absl::StatusOr<merkle::Hash> hash = merkle::HashFromBytes(*bytes);
+      if (!hash.ok()) {
+        return absl::DataLossError(
+            absl::StrCat("ledger node ", level, "/", index, " is unreadable"));
+      }
+      return hash;
+    }
+
+   private:
+    Impl& impl_;
+  };
+
+  // OutOfRange unless the durable tree has at least `size` leaves.
+  absl::Status CheckSize(uint64_t size, absl::string_view what) {
+    const uint64_t have = durable_next_seq_.load();
+    if (size > have) {
+      return absl::OutOfRangeError(absl::StrCat(
+          what, " ", size, " is past the durable tree size ", have));
+    }
+    if (!options_.ledger) {
+      return absl::FailedPreconditionError("the ledger is disabled");
+    }
+    return absl::OkStatus();
+  }
 
   const StoreOptions options_;
   rocksdb::DB* const db_;
@@ -633,7 +805,7 @@ void Store::Impl::WriterLoop() {
   rocksdb::WriteOptions write_options;
   write_options.sync = false;
   BatchTxn::RegistryCache registry_cache;
-  BatchTxn txn(db_, cfs_, registry_cache);
+  BatchTxn txn(db_, cfs_, registry_cache, options_.ledger);
   for (;;) {
     Written written;
     {
@@ -667,6 +839,7 @@ void Store::Impl::WriterLoop() {
       status = ToStatus(db_->Write(write_options, &txn.batch()));
     }
     if (!status.ok()) {
+      txn.Discard();
       for (size_t i = 0; i < written.group.size(); ++i) {
         written.group[i].done(written.outcomes[i].ok() ? status
                                                        : written.outcomes[i]);
@@ -747,7 +920,7 @@ absl::Status Store::Impl::UpgradeDerivedState() {
   // Replay the log through `Project`, a bounded batch at a time.
   constexpr uint64_t kEventsPerBatch = 10000;
   BatchTxn::RegistryCache registry_cache;
-  BatchTxn txn(db_, cfs_, registry_cache);
+  BatchTxn txn(db_, cfs_, registry_cache, /*ledger=*/false);
   uint64_t replayed = 0;
   absl::Status replay;
   FL_RETURN_IF_ERROR(Scan(
@@ -790,7 +963,7 @@ absl::Status Store::Impl::CheckDerivedState() {
   } release{db_, snapshot};
 
   // Replay the log through the same projection the writer uses.
-  MapTxn expected;
+  MapTxn expected(options_.ledger);
   absl::Status replay;
   FL_RETURN_IF_ERROR(Scan(
       Family::kEvents, "", "",
@@ -816,7 +989,7 @@ absl::Status Store::Impl::CheckDerivedState() {
       snapshot));
   FL_RETURN_IF_ERROR(replay);
 
-  std::vector<Family> compared = {Family::kEvents};
+  std::vector<Family> compared = {Family::kEvents, Family::kLedger};
   compared.insert(compared.end(), std::begin(kDerivedFamilies),
                   std::end(kDerivedFamilies));
   for (Family family : compared) {
@@ -947,8 +1120,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
   for (int i = 0; i < kFamilyCount; ++i) {
     const auto family = static_cast<Family>(i);
     rocksdb::ColumnFamilyOptions cf;
+    // Ledger keys too: level byte + index, appended in index order per
+    // level.
     if (family == Family::kEvents || family == Family::kFeeds ||
-        family == Family::kClients) {
+        family == Family::kClients || family == Family::kLedger) {
       cf.memtable_insert_with_hint_prefix_extractor = seq_prefix;
     }
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
@@ -1192,5 +1367,80 @@ uint64_t Store::NextSeq() { return impl_->durable_next_seq_.load(); }
 std::string Store::DatasetId() { return impl_->dataset_; }
 
 absl::Status Store::CheckDerivedState() { return impl_->CheckDerivedState(); }
+
+uint64_t Store::LedgerSize() { return impl_->durable_next_seq_.load(); }
+
+absl::StatusOr<merkle::Hash> Store::LedgerRoot(uint64_t tree_size) {
+  FL_RETURN_IF_ERROR(impl_->CheckSize(tree_size, "tree size"));
+  Impl::LedgerReader reader(*impl_);
+  return merkle::RootHash(tree_size, reader);
+}
+
+absl::StatusOr<std::vector<merkle::Hash>> Store::LedgerInclusionProof(
+    uint64_t leaf_index, uint64_t tree_size) {
+  FL_RETURN_IF_ERROR(impl_->CheckSize(tree_size, "tree size"));
+  if (leaf_index >= tree_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "leaf_index: ", leaf_index, " is not below tree_size ", tree_size));
+  }
+  Impl::LedgerReader reader(*impl_);
+  return merkle::InclusionProof(leaf_index, tree_size, reader);
+}
+
+absl::StatusOr<std::vector<merkle::Hash>> Store::LedgerConsistencyProof(
+    uint64_t size1, uint64_t size2) {
+  FL_RETURN_IF_ERROR(impl_->CheckSize(size2, "tree size"));
+  if (size1 > size2) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "first_size: ", size1, " is larger than second_size ", size2));
+  }
+  Impl::LedgerReader reader(*impl_);
+  return merkle::ConsistencyProof(size1, size2, reader);
+}
+
+absl::StatusOr<std::vector<std::string>> Store::LedgerEntries(uint64_t from,
+                                                              size_t limit) {
+  std::vector<std::string> out;
+  const uint64_t end = impl_->durable_next_seq_.load();
+  if (limit == 0 || from >= end) return out;
+  uint64_t expect = from;
+  absl::Status gap;
+  FL_RETURN_IF_ERROR(
+      impl_->Scan(Family::kEvents, "", Uint64Key(from),
+                  [&](absl::string_view key, absl::string_view value) {
+                    uint64_t seq;
+                    if (!ConsumeUint64(key, seq) || seq >= end) return false;
+                    if (seq != expect) {
+                      gap = absl::DataLossError(
+                          absl::StrCat("event ", expect, " is missing"));
+                      return false;
+                    }
+                    ++expect;
+                    out.emplace_back(value);
+                    return out.size() < limit;
+                  }));
+  FL_RETURN_IF_ERROR(gap);
+  return out;
+}
+
+absl::StatusOr<std::optional<std::string>> Store::GetMeta(
+    absl::string_view key) {
+  if (key == kDatasetKey) {
+    return absl::InvalidArgumentError("key: reserved");
+  }
+  return impl_->Get(Family::kMeta, key);
+}
+
+absl::Status Store::PutMetaSynced(absl::string_view key,
+                                  absl::string_view value) {
+  if (key == kDatasetKey) {
+    return absl::InvalidArgumentError("key: reserved");
+  }
+  rocksdb::WriteOptions sync;
+  sync.sync = impl_->options_.sync;
+  return ToStatus(impl_->db_->Put(sync, impl_->cf(Family::kMeta),
+                                  rocksdb::Slice(key.data(), key.size()),
+                                  rocksdb::Slice(value.data(), value.size())));
+}
 
 }  // namespace fieldledger::storage

@@ -32,6 +32,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/case_query.h"
+#include "core/merkle.h"
 #include "core/txn.h"
 #include "fieldledger/v1/event.pb.h"
 #include "fieldledger/v1/records.pb.h"
@@ -53,6 +54,10 @@ struct StoreOptions {
   size_t max_wal_bytes = 64 << 20;
   // Most jobs in one commit group.
   size_t max_group_jobs = 2048;
+  // Keep the Merkle tree of the events (the ledger). Only the benchmark
+  // turns it off, to measure what it costs; without it the Ledger* methods
+  // return FAILED_PRECONDITION. Never switch it on a store that has events.
+  bool ledger = true;
 };
 
 class Store final : public FeedReader, public CaseReader {
@@ -128,6 +133,37 @@ class Store final : public FeedReader, public CaseReader {
   // of an applied mutation names an event from that mutation. DATA_LOSS
   // naming the first difference. Reads a consistent snapshot.
   absl::Status CheckDerivedState();
+
+  // The ledger: a RFC 6962 Merkle tree whose leaf i is the stored bytes of
+  // event i (so leaf index == event seq), kept as complete-subtree hashes
+  // written in the batch of each event. Only the durable part is served.
+
+  // Leaves in the durable tree (== NextSeq()).
+  uint64_t LedgerSize();
+  // The root of the first `tree_size` leaves. OUT_OF_RANGE when tree_size
+  // exceeds LedgerSize(); DATA_LOSS when a stored hash is missing.
+  absl::StatusOr<merkle::Hash> LedgerRoot(uint64_t tree_size);
+  // The RFC 9162 inclusion proof of leaf `leaf_index` in the tree of
+  // `tree_size` leaves. INVALID_ARGUMENT unless leaf_index < tree_size;
+  // OUT_OF_RANGE when tree_size exceeds LedgerSize().
+  absl::StatusOr<std::vector<merkle::Hash>> LedgerInclusionProof(
+      uint64_t leaf_index, uint64_t tree_size);
+  // The RFC 9162 consistency proof from `size1` to `size2` leaves.
+  // INVALID_ARGUMENT when size1 > size2; OUT_OF_RANGE when size2 exceeds
+  // LedgerSize().
+  absl::StatusOr<std::vector<merkle::Hash>> LedgerConsistencyProof(
+      uint64_t size1, uint64_t size2);
+  // The leaf bytes (stored event bytes) of up to `limit` durable leaves from
+  // `from` on, in order; fewer at the end of the tree. DATA_LOSS when an
+  // event in the range is missing.
+  absl::StatusOr<std::vector<std::string>> LedgerEntries(uint64_t from,
+                                                         size_t limit);
+
+  // Small node-local records kept beside the data (e.g. the last signed
+  // checkpoint). GetMeta: nullopt when unset. PutMetaSynced writes and
+  // syncs at once, outside the writer. The data-set id key is reserved.
+  absl::StatusOr<std::optional<std::string>> GetMeta(absl::string_view key);
+  absl::Status PutMetaSynced(absl::string_view key, absl::string_view value);
 
  private:
   class Impl;

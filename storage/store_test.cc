@@ -3,18 +3,21 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "core/admin.h"
 #include "core/case.h"
 #include "core/case_query.h"
 #include "core/memory_txn.h"
 #include "core/projection.h"
+#include "core/merkle.h"
 #include "core/supervision.h"
 #include "core/sync.h"
 #include "core/test_fixtures.h"
@@ -225,6 +228,167 @@ TEST_F(StoreTest, CheckDerivedStateCatchesTampering) {
                     .ok());
   });
   Reopen();
+  Reopen();
+  const absl::Status check = store_->CheckDerivedState();
+  EXPECT_EQ(check.code(), absl::StatusCode::kDataLoss) << check;
+}
+
+// Every stored event is a leaf: the store's root and proofs agree with a tree
+// rebuilt from the entries it serves, across a reopen.
+TEST_F(StoreTest, LedgerTreeMatchesTheEntries) {
+  for (uint64_t i = 1; i <= 20; ++i) {
+    ASSERT_TRUE(Push({Report(i)}).ok());
+    if (i == 7) Reopen();
+  }
+  const uint64_t size = store_->LedgerSize();
+  ASSERT_EQ(size, store_->NextSeq());
+  auto entries = store_->LedgerEntries(0, 1000);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), size);
+  auto events = store_->ReadEvents(0, 1000);
+  ASSERT_TRUE(events.ok());
+  merkle::MemorySubtreeStore memory;
+  for (size_t i = 0; i < entries->size(); ++i) {
+    EXPECT_EQ((*entries)[i], (*events)[i].SerializeAsString());
+    ASSERT_TRUE(memory.Append(merkle::HashLeaf((*entries)[i])).ok());
+  }
+  for (uint64_t n = 0; n <= size; ++n) {
+    auto root = store_->LedgerRoot(n);
+    ASSERT_TRUE(root.ok()) << root.status();
+    auto want = merkle::RootHash(n, memory);
+    ASSERT_TRUE(want.ok());
+    EXPECT_EQ(*root, *want) << n;
+    for (uint64_t i = 0; i < n; ++i) {
+      auto proof = store_->LedgerInclusionProof(i, n);
+      ASSERT_TRUE(proof.ok()) << proof.status();
+      EXPECT_TRUE(merkle::VerifyInclusion(i, n, merkle::HashLeaf((*entries)[i]),
+                                          *proof, *root)
+                      .ok());
+    }
+    auto consistency = store_->LedgerConsistencyProof(n, size);
+    ASSERT_TRUE(consistency.ok()) << consistency.status();
+    EXPECT_TRUE(merkle::VerifyConsistency(
+                    n, size, *root, *store_->LedgerRoot(size), *consistency)
+                    .ok())
+        << n;
+  }
+  EXPECT_EQ(store_->LedgerRoot(size + 1).status().code(),
+            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(store_->LedgerInclusionProof(size, size).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->LedgerConsistencyProof(2, 1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto tail = store_->LedgerEntries(size - 2, 10);
+  ASSERT_TRUE(tail.ok());
+  EXPECT_EQ(tail->size(), 2u);
+  EXPECT_TRUE(store_->CheckDerivedState().ok());
+}
+
+// A failed job's events are not leaves, and the next job's leaves follow
+// on without a hole, whether or not they share its commit group.
+TEST_F(StoreTest, LedgerSkipsAFailedJob) {
+  ASSERT_TRUE(Push({Report(1)}).ok());
+  std::vector<absl::Status> outcomes(3);
+  absl::Notification all_done;
+  std::atomic<int> left{3};
+  auto done = [&](int i) {
+    return [&, i](absl::Status s) {
+      outcomes[i] = s;
+      if (--left == 0) all_done.Notify();
+    };
+  };
+  auto put_regions = [](std::string id, bool then_fail) {
+    return [id, then_fail](Txn& txn) -> absl::Status {
+      for (int i = 0; i < 3; ++i) {
+        v1::Region r;
+        r.set_id(absl::StrCat(id, i));
+        r.set_name(r.id());
+        auto seq = CreateRegion(txn, "admin", r, kNow, Limits());
+        if (!seq.ok()) return seq.status();
+      }
+      if (then_fail) return absl::InternalError("job failed after writing");
+      return absl::OkStatus();
+    };
+  };
+  store_->Submit(put_regions("a", false), done(0));
+  store_->Submit(put_regions("b", true), done(1));
+  store_->Submit(put_regions("c", false), done(2));
+  all_done.WaitForNotification();
+  ASSERT_TRUE(outcomes[0].ok());
+  ASSERT_TRUE(outcomes[2].ok());
+  EXPECT_TRUE(store_->CheckDerivedState().ok());
+  auto entries = store_->LedgerEntries(0, 1000);
+  ASSERT_TRUE(entries.ok());
+  merkle::RootBuilder builder;
+  for (const std::string& e : *entries) builder.AppendLeaf(e);
+  auto root = store_->LedgerRoot(store_->LedgerSize());
+  ASSERT_TRUE(root.ok());
+  EXPECT_EQ(*root, builder.Root());
+}
+
+// A store written without the ledger gets its tree on the next open.
+TEST_F(StoreTest, LedgerIsBuiltForAnOlderStore) {
+  store_.reset();
+  {
+    auto opened = Store::Open({.path = dir_, .ledger = false});
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    store_ = *std::move(opened);
+  }
+  for (uint64_t i = 1; i <= 5; ++i) ASSERT_TRUE(Push({Report(i)}).ok());
+  EXPECT_EQ(store_->LedgerRoot(1).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  Reopen();
+  ASSERT_TRUE(Push({Report(6)}).ok());
+  EXPECT_TRUE(store_->CheckDerivedState().ok());
+  auto entries = store_->LedgerEntries(0, 1000);
+  ASSERT_TRUE(entries.ok());
+  merkle::RootBuilder builder;
+  for (const std::string& e : *entries) builder.AppendLeaf(e);
+  auto root = store_->LedgerRoot(store_->LedgerSize());
+  ASSERT_TRUE(root.ok()) << root.status();
+  EXPECT_EQ(*root, builder.Root());
+}
+
+TEST_F(StoreTest, MetaRecordsSurviveReopen) {
+  auto none = store_->GetMeta("checkpoint");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(store_->PutMetaSynced("checkpoint", "note").ok());
+  EXPECT_EQ(store_->PutMetaSynced("dataset", "x").code(),
+            absl::StatusCode::kInvalidArgument);
+  Reopen();
+  auto got = store_->GetMeta("checkpoint");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->value_or(""), "note");
+}
+
+// A tampered ledger node, or a ledger CF that lost a node, is not derived
+// from the log.
+TEST_F(StoreTest, CheckDerivedStateCatchesALedgerTamper) {
+  ASSERT_TRUE(Push({Report(1), Report(2), Report(3)}).ok());
+  store_.reset();
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, dir_, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const auto& n : names)
+    families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open({}, dir_, families, &handles, &raw).ok());
+  bool found = false;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == "ledger") {
+      std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator({}, handles[i]));
+      it->SeekToFirst();
+      ASSERT_TRUE(it->Valid());
+      ASSERT_TRUE(
+          raw->Put({}, handles[i], it->key(), std::string(32, 'x')).ok());
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found);
+  for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
+  delete raw;
   Reopen();
   const absl::Status check = store_->CheckDerivedState();
   EXPECT_EQ(check.code(), absl::StatusCode::kDataLoss) << check;
