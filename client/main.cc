@@ -24,8 +24,8 @@
 #include "client/admin_client.h"
 #include "client/args.h"
 #include "client/field_client.h"
-#include "client/supervision_client.h"
 #include "client/ledger_client.h"
+#include "client/supervision_client.h"
 #include "client/table.h"
 #include "core/case.h"
 #include "core/status_macros.h"
@@ -415,7 +415,9 @@ absl::Status RunEnrollCode(const ParsedArgs& a) {
   FL_ASSIGN_OR_RETURN(v1::CreateEnrollmentCodeResponse reply,
                       admin->CreateEnrollmentCode(role, ttl, scope));
   std::cout << reply.code() << "\n";
-  std::cerr << "one-time code for " << (role == v1::ROLE_AUDITOR ? "an " : "a ")
+  std::cerr << "one-time code for "
+            << (role == v1::ROLE_AUDITOR || role == v1::ROLE_INSPECTOR ? "an "
+                                                                       : "a ")
             << role_name << (scope.empty() ? "" : " of ") << scope
             << "; expires " << FormatLocal(FromProto(reply.expires_at()))
             << "\n";
