@@ -286,4 +286,30 @@ absl::StatusOr<AuditReport> LedgerClient::Audit() {
   return report;
 }
 
+absl::StatusOr<std::string> LedgerClient::Entry(uint64_t index) {
+  v1::GetEntriesRequest request;
+  request.set_start(index);
+  request.set_max_entries(1);
+  v1::GetEntriesResponse reply;
+  grpc::ClientContext ctx;
+  PrepareContext(ctx, token_, options_.rpc_timeout);
+  FL_RETURN_IF_ERROR(
+      FromGrpc(stub_.GetEntries(&ctx, request, &reply), "GetEntries"));
+  if (reply.entries_size() != 1) {
+    return absl::DataLossError(
+        absl::StrCat("GetEntries: no entry ", index, " in the reply"));
+  }
+  return reply.entries(0);
+}
+
+absl::StatusOr<fieldledger::Checkpoint> CheckReceipt(absl::string_view receipt,
+                                                     absl::string_view entry,
+                                                     absl::string_view vkey) {
+  FL_ASSIGN_OR_RETURN(NoteVerifier verifier,
+                      NoteVerifier::Parse(absl::StripAsciiWhitespace(vkey)));
+  FL_ASSIGN_OR_RETURN(TlogProof proof, ParseTlogProof(receipt));
+  return VerifyTlogProof(proof, merkle::HashLeaf(entry), verifier.name(),
+                         {verifier});
+}
+
 }  // namespace fieldledger::client

@@ -77,6 +77,10 @@ class LedgerClient {
   // checkpoint. OUT_OF_RANGE when the checkpoint does not cover it yet.
   absl::StatusOr<std::string> Receipt(uint64_t index);
 
+  // The stored bytes of leaf `index` (the event), as the server serves them:
+  // what a receipt's leaf hash is computed from.
+  absl::StatusOr<std::string> Entry(uint64_t index);
+
   // Verifies the latest checkpoint, its consistency with the last verified
   // one, and the inclusion of each own applied event it covers; on success
   // stores it as the last verified checkpoint. A contradiction is not an
@@ -99,6 +103,15 @@ class LedgerClient {
   const std::string token_;
   const LedgerClientOptions options_;
 };
+
+// Checks a receipt offline, with nothing but the node's published verifier
+// key (`vkey`, the text of its ledger.vkey) and the leaf's bytes (`entry`):
+// the checkpoint's signature and origin, and that the leaf is in its tree.
+// Returns the checkpoint; INVALID_ARGUMENT/UNAUTHENTICATED saying what
+// failed.
+absl::StatusOr<fieldledger::Checkpoint> CheckReceipt(absl::string_view receipt,
+                                                     absl::string_view entry,
+                                                     absl::string_view vkey);
 
 }  // namespace fieldledger::client
 

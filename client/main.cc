@@ -927,6 +927,18 @@ absl::StatusOr<std::string> ReadTextFile(const std::string& path,
   return std::string(absl::StripAsciiWhitespace(text.str()));
 }
 
+// The whole file, byte for byte (receipts end in a newline that counts).
+absl::StatusOr<std::string> ReadBytes(const std::string& path,
+                                      absl::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("cannot read ", what, " ", path));
+  }
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
+}
+
 // A LedgerClient over the device's outbox (which pins the server's key and
 // keeps the last verified checkpoint), with the device's token, or with the
 // admin token when --admin-token-file is given.
@@ -981,6 +993,33 @@ absl::Status RunLedgerReceipt(const ParsedArgs& a) {
   FL_ASSIGN_OR_RETURN(LedgerSession s, OpenLedger(a));
   FL_ASSIGN_OR_RETURN(std::string proof, s.ledger->Receipt(index));
   std::cout << proof;
+  if (auto path = a.Get("entry-out")) {
+    FL_ASSIGN_OR_RETURN(std::string entry, s.ledger->Entry(index));
+    std::ofstream out(std::string(*path), std::ios::binary | std::ios::trunc);
+    out << entry;
+    if (!out.flush()) {
+      return absl::InternalError(absl::StrCat("cannot write ", *path));
+    }
+    std::cerr << "leaf " << index << " (" << entry.size()
+              << " bytes, the stored event) written to " << *path << "\n";
+  }
+  return absl::OkStatus();
+}
+
+// Offline: needs no server and no enrollment, only the files.
+absl::Status RunLedgerCheckReceipt(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(std::string receipt,
+                      ReadBytes(a.GetOr("receipt", ""), "the receipt"));
+  FL_ASSIGN_OR_RETURN(std::string entry,
+                      ReadBytes(a.GetOr("entry", ""), "the leaf's bytes"));
+  FL_ASSIGN_OR_RETURN(std::string vkey,
+                      ReadBytes(a.GetOr("vkey", ""), "the verifier key"));
+  FL_ASSIGN_OR_RETURN(Checkpoint checkpoint,
+                      CheckReceipt(receipt, entry, vkey));
+  FL_ASSIGN_OR_RETURN(TlogProof proof, ParseTlogProof(receipt));
+  std::cout << "receipt ok: leaf " << proof.index << " is in the tree of "
+            << checkpoint.tree_size << " entries that " << checkpoint.origin
+            << " signed\n";
   return absl::OkStatus();
 }
 
@@ -1309,10 +1348,22 @@ const std::vector<Command>& Commands() {
        RunLedgerCheckpoint},
       {{"ledger", "receipt"},
        "",
-       LedgerOptions({{"index", OptionKind::kValue, true,
-                       "leaf index (the event seq of a pushed mutation)"}}),
+       LedgerOptions(
+           {{"index", OptionKind::kValue, true,
+             "leaf index (the event seq of a pushed mutation)"},
+            {"entry-out", OptionKind::kValue, false,
+             "also write the leaf's bytes (the stored event) to this file"}}),
        "print a c2sp.org/tlog-proof@v1 receipt for one leaf",
        RunLedgerReceipt},
+      {{"ledger", "check-receipt"},
+       "",
+       {{"receipt", OptionKind::kValue, true, "FILE with the receipt"},
+        {"entry", OptionKind::kValue, true,
+         "FILE with the leaf's bytes (ledger receipt --entry-out)"},
+        {"vkey", OptionKind::kValue, true,
+         "FILE with the node's published verifier key (ledger.vkey)"}},
+       "offline: check a receipt against the published key and the leaf",
+       RunLedgerCheckReceipt},
       {{"verify"},
        "",
        LedgerOptions({}),

@@ -245,6 +245,34 @@ TEST_F(LedgerTest, ReceiptVerifiesWithThePublishedKey) {
                    .ok());
 }
 
+// What `fieldledger ledger receipt --entry-out` and `ledger check-receipt`
+// do: a receipt and the leaf's bytes from the server, checked offline with
+// the published key file; any other leaf, key or receipt is refused.
+TEST_F(LedgerTest, ReceiptsCheckOfflineWithTheVerifierKeyFile) {
+  const size_t a = NewDevice();
+  Report(a, 2);
+  const uint64_t leaf = Leaves(a)[0];
+  auto receipt = Ledger(a).Receipt(leaf);
+  auto entry = Ledger(a).Entry(leaf);
+  ASSERT_TRUE(receipt.ok() && entry.ok());
+  const std::string vkey = ReadFile(dir_ + "/node/ledger.vkey");
+  auto checked = client::CheckReceipt(*receipt, *entry, vkey);
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  EXPECT_GT(checked->tree_size, leaf);
+
+  std::string other_entry = *entry;
+  other_entry.back() ^= 1;
+  EXPECT_FALSE(client::CheckReceipt(*receipt, other_entry, vkey).ok());
+  auto stranger = NoteSigner::Generate("fieldledger.test/ledger");
+  ASSERT_TRUE(stranger.ok());
+  EXPECT_FALSE(
+      client::CheckReceipt(*receipt, *entry, stranger->verifier().ToString())
+          .ok());
+  std::string bent = *receipt;
+  bent[bent.find("index ") + 6] ^= 1;
+  EXPECT_FALSE(client::CheckReceipt(bent, *entry, vkey).ok());
+}
+
 enum class Tampering { kChangeByte, kDrop, kSwap };
 
 class LedgerTamperTest : public LedgerTest,
