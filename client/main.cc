@@ -203,6 +203,8 @@ absl::Status RunFindingWithdraw(const ParsedArgs& a) {
   return absl::OkStatus();
 }
 
+absl::Status RunVerify(const ParsedArgs& a);
+
 absl::Status RunSync(const ParsedArgs& a) {
   SyncOptions options;
   if (auto text = a.Get("batch-size")) {
@@ -248,6 +250,16 @@ absl::Status RunSync(const ParsedArgs& a) {
                     ? " (the server reset the cursor: pulled data reloaded)"
                     : "")
             << "\n";
+  // Then prove what the server acknowledged: this device's events in its
+  // latest signed checkpoint. A contradiction fails the sync loudly; not
+  // being able to check this time does not.
+  client.reset();  // the ledger session opens the same local store
+  const absl::Status verified = RunVerify(a);
+  if (verified.code() == absl::StatusCode::kDataLoss) return verified;
+  if (!verified.ok()) {
+    std::cerr << "fieldledger: the ledger was not verified this time: "
+              << verified.message() << "\n";
+  }
   return absl::OkStatus();
 }
 
@@ -1157,7 +1169,8 @@ const std::vector<Command>& Commands() {
          "host:port (default: where you enrolled)"},
         {"batch-size", OptionKind::kValue, false,
          "mutations per Push, 1-500 (default 100)"}},
-       "push recorded findings, pull the registry and their status",
+       "push recorded findings, pull the registry and their status, then "
+       "verify this device's events in the ledger",
        RunSync},
       {{"findings"}, "", {}, "list this device's findings", RunFindings},
       {{"registry"},
