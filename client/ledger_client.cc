@@ -1,5 +1,7 @@
 #include "client/ledger_client.h"
 
+#include <future>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -9,6 +11,8 @@
 #include "core/merkle.h"
 #include "core/status_macros.h"
 #include "fieldledger/v1/event.pb.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 
 namespace fieldledger::client {
 namespace {
@@ -22,6 +26,27 @@ absl::StatusOr<std::vector<merkle::Hash>> Hashes(
     out.push_back(h);
   }
   return out;
+}
+
+// The seq field of a serialized Event (0 when absent, as proto3 leaves it),
+// read without parsing the rest; nullopt when the bytes are malformed.
+std::optional<uint64_t> SeqOf(absl::string_view bytes) {
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(bytes.data()),
+      static_cast<int>(bytes.size()));
+  uint64_t seq = 0;
+  for (uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
+    if (tag == (v1::Event::kSeqFieldNumber << 3)) {  // varint
+      uint64_t value;
+      if (!in.ReadVarint64(&value)) return std::nullopt;
+      seq = value;
+    } else if (!google::protobuf::internal::WireFormatLite::SkipField(&in,
+                                                                      tag)) {
+      return std::nullopt;
+    }
+  }
+  if (!in.ConsumedEntireMessage()) return std::nullopt;
+  return seq;
 }
 
 }  // namespace
@@ -249,28 +274,48 @@ absl::StatusOr<AuditReport> LedgerClient::Audit() {
   AuditReport report;
   report.tree_size = checkpoint.tree_size;
   merkle::RootBuilder builder;
-  while (builder.size() < checkpoint.tree_size) {
-    grpc::ClientContext ctx;
-    PrepareContext(ctx, token_, options_.rpc_timeout);
-    v1::GetEntriesRequest request;
-    request.set_start(builder.size());
-    request.set_max_entries(static_cast<uint32_t>(
-        std::min<uint64_t>(1000, checkpoint.tree_size - builder.size())));
+  // The next page is fetched while this one is checked and hashed.
+  struct Page {
+    absl::Status status;
     v1::GetEntriesResponse reply;
-    const absl::Status got =
-        FromGrpc(stub_.GetEntries(&ctx, request, &reply), "GetEntries");
-    if (!got.ok() && got.code() != absl::StatusCode::kDataLoss) return got;
-    if (!got.ok() || reply.entries_size() == 0) {
-      report.problem = absl::StrCat("entry ", builder.size(),
-                                    " cannot be read: ", got.message());
+  };
+  auto fetch = [&](uint64_t start) {
+    return std::async(std::launch::async, [this, start,
+                                           size = checkpoint.tree_size] {
+      Page page;
+      grpc::ClientContext ctx;
+      PrepareContext(ctx, token_, options_.rpc_timeout);
+      v1::GetEntriesRequest request;
+      request.set_start(start);
+      request.set_max_entries(
+          static_cast<uint32_t>(std::min<uint64_t>(UINT32_MAX, size - start)));
+      page.status =
+          FromGrpc(stub_.GetEntries(&ctx, request, &page.reply), "GetEntries");
+      return page;
+    });
+  };
+  std::future<Page> next;
+  if (checkpoint.tree_size > 0) next = fetch(0);
+  while (builder.size() < checkpoint.tree_size) {
+    Page page = next.get();
+    const uint64_t start = builder.size();
+    const uint64_t after = start + page.reply.entries_size();
+    if (page.status.ok() && after < checkpoint.tree_size) next = fetch(after);
+    if (!page.status.ok() &&
+        page.status.code() != absl::StatusCode::kDataLoss) {
+      return page.status;
+    }
+    if (!page.status.ok() || page.reply.entries_size() == 0) {
+      report.problem = absl::StrCat("entry ", start,
+                                    " cannot be read: ", page.status.message());
       return report;
     }
-    for (const std::string& bytes : reply.entries()) {
-      v1::Event event;
-      if (!event.ParseFromString(bytes) || event.seq() != builder.size()) {
+    for (const std::string& bytes : page.reply.entries()) {
+      if (SeqOf(bytes) != builder.size()) {
         report.problem =
             absl::StrCat("entry ", builder.size(),
                          " is not the event with that sequence number");
+        if (next.valid()) next.wait();
         return report;
       }
       builder.AppendLeaf(bytes);

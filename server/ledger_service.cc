@@ -99,6 +99,7 @@ grpc::ServerUnaryReactor* LedgerService::GetEntries(
         reply->set_tree_size(store_.LedgerSize());
         FL_ASSIGN_OR_RETURN(std::vector<std::string> entries,
                             store_.LedgerEntries(request->start(), limit));
+        size_t bytes = 0;
         for (std::string& e : entries) {
           // An inspector sees only its own events (to check its receipts).
           if (caller.role() == v1::ROLE_INSPECTOR) {
@@ -110,7 +111,9 @@ grpc::ServerUnaryReactor* LedgerService::GetEntries(
                   " is not the caller's; inspectors may read only their own"));
             }
           }
+          bytes += e.size();
           *reply->add_entries() = std::move(e);
+          if (bytes >= kMaxLedgerEntryBytes) break;
         }
         return absl::OkStatus();
       });

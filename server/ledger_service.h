@@ -11,8 +11,11 @@
 
 namespace fieldledger::server {
 
-// Most entries in one GetEntries reply.
-inline constexpr uint32_t kMaxLedgerEntries = 1000;
+// Most entries in one GetEntries reply, and about the most bytes (the
+// reply stops after the entry that passes it; events are far smaller than
+// the 4 MiB message limit).
+inline constexpr uint32_t kMaxLedgerEntries = 10000;
+inline constexpr size_t kMaxLedgerEntryBytes = 2 << 20;
 
 class LedgerService final : public v1::Ledger::CallbackService {
  public:
