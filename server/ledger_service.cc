@@ -1,6 +1,5 @@
 #include "server/ledger_service.h"
 
-#include <iostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -8,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "fieldledger/v1/event.pb.h"
-#include "server/grpc_status.h"
+#include "server/handler.h"
 #include "server/services.h"
 
 namespace fieldledger::server {
@@ -18,23 +17,6 @@ namespace {
 // admins read all, an inspector only its own.
 constexpr std::initializer_list<v1::Role> kProofRoles = {
     v1::ROLE_INSPECTOR, v1::ROLE_AUDITOR, v1::ROLE_ADMIN};
-
-template <typename Fn>
-grpc::ServerUnaryReactor* Read(storage::Store& store,
-                               grpc::CallbackServerContext* context,
-                               absl::string_view rpc,
-                               std::initializer_list<v1::Role> roles, Fn fn) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<v1::Principal> caller =
-      Authenticate(store, *context, rpc, roles);
-  absl::Status status = caller.ok() ? fn(*caller) : caller.status();
-  if (status.code() == absl::StatusCode::kInternal ||
-      status.code() == absl::StatusCode::kDataLoss) {
-    std::cerr << "fieldledgerd: " << rpc << ": " << status << std::endl;
-  }
-  reactor->Finish(ToGrpc(status));
-  return reactor;
-}
 
 void AddHashes(const std::vector<merkle::Hash>& hashes,
                google::protobuf::RepeatedPtrField<std::string>* out) {
