@@ -20,12 +20,12 @@
 #include "core/limits.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/server.h"
-#include "server/evidence_uploads.h"
 #include "server/checkpointer.h"
+#include "server/evidence_uploads.h"
 #include "server/ledger_service.h"
 #include "server/services.h"
-#include "storage/evidence_store.h"
 #include "server/supervision_service.h"
+#include "storage/evidence_store.h"
 #include "storage/store.h"
 
 namespace fieldledger::server {

@@ -5,11 +5,11 @@
 // pseudonym or the exact time. Plus two supervisors racing on one case.
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
-#include <algorithm>
 #include <memory>
 #include <string>
 #include <thread>
