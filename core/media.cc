@@ -385,4 +385,13 @@ uint32_t Crc32(absl::string_view data) {
   return c ^ 0xFFFFFFFFu;
 }
 
+absl::Status AcceptEvidence(
+    absl::string_view head,
+    const std::function<absl::StatusOr<std::string>()>& content) {
+  if (DetectMediaType(head) == kMediaTypeOther) return absl::OkStatus();
+  absl::StatusOr<std::string> whole = content();
+  if (!whole.ok()) return whole.status();
+  return CheckNoMetadata(*whole);
+}
+
 }  // namespace fieldledger

@@ -32,6 +32,7 @@
 #define FIELDLEDGER_CORE_MEDIA_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,13 @@ absl::StatusOr<std::vector<std::string>> FindMetadata(absl::string_view bytes);
 // or "evidence carries identifying metadata: <kinds, comma-separated>; strip
 // it before hashing".
 absl::Status CheckNoMetadata(absl::string_view bytes);
+
+// The node's rule for uploaded evidence: a JPEG or PNG (known from its first
+// bytes, `head`) must pass CheckNoMetadata; anything else is accepted as it
+// is. `content` yields the whole bytes and is called only for photos.
+absl::Status AcceptEvidence(
+    absl::string_view head,
+    const std::function<absl::StatusOr<std::string>()>& content);
 
 // The CRC-32 (ISO-HDLC / zlib / PNG) of `data`; exposed for tests.
 uint32_t Crc32(absl::string_view data);

@@ -111,11 +111,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   storage::EvidenceOptions evidence_options = options.evidence;
   evidence_options.path =
       (std::filesystem::path(options.data_dir) / "evidence").string();
-  evidence_options.accept = [](absl::string_view head, const auto& content) {
-    if (DetectMediaType(head) == kMediaTypeOther) return absl::OkStatus();
-    FL_ASSIGN_OR_RETURN(const std::string whole, content());
-    return CheckNoMetadata(whole);
-  };
+  evidence_options.accept = AcceptEvidence;
   FL_ASSIGN_OR_RETURN(node->evidence_,
                       storage::EvidenceStore::Open(evidence_options));
   node->uploads_ =
