@@ -76,16 +76,9 @@ absl::StatusOr<v1::UploadStatus> UploadEvidence(
   for (int attempt = 1; attempt <= std::max(1, options.max_attempts);
        ++attempt) {
     if (attempt > 1) {
-      absl::Duration ceiling = options.initial_backoff;
-      for (int i = 2; i < attempt && ceiling < options.max_backoff; ++i) {
-        ceiling *= 2;
-      }
-      ceiling = std::min(ceiling, options.max_backoff);
-      if (ceiling > absl::ZeroDuration() && options.sleep) {
-        std::uniform_int_distribution<int64_t> pick(
-            0, absl::ToInt64Nanoseconds(ceiling));
-        options.sleep(absl::Nanoseconds(pick(rng)));
-      }
+      const absl::Duration wait = FullJitterBackoff(
+          attempt - 1, options.initial_backoff, options.max_backoff, rng);
+      if (wait > absl::ZeroDuration() && options.sleep) options.sleep(wait);
     }
     absl::StatusOr<v1::UploadStatus> status =
         NodeStatus(stub, token, sha256, bytes.size(), options.stream_timeout);

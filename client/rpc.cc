@@ -1,5 +1,7 @@
 #include "client/rpc.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace fieldledger::client {
@@ -30,6 +32,17 @@ bool IsTransient(absl::StatusCode code) {
     default:
       return false;
   }
+}
+
+absl::Duration FullJitterBackoff(int retry, absl::Duration initial,
+                                 absl::Duration cap, std::mt19937_64& rng) {
+  absl::Duration ceiling = initial;
+  for (int i = 1; i < retry && ceiling < cap; ++i) ceiling *= 2;
+  ceiling = std::min(ceiling, cap);
+  if (ceiling <= absl::ZeroDuration()) return absl::ZeroDuration();
+  std::uniform_int_distribution<int64_t> pick(
+      0, absl::ToInt64Nanoseconds(ceiling));
+  return absl::Nanoseconds(pick(rng));
 }
 
 }  // namespace fieldledger::client

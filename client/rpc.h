@@ -7,10 +7,12 @@
 //   grpc::Status s = stub.Pull(&ctx, request, &reply);
 //   FL_RETURN_IF_ERROR(FromGrpc(s, "Pull"));
 //
-// Thread-safety: stateless functions.
+// Thread-safety: stateless functions (FullJitterBackoff uses the caller's
+// generator).
 #ifndef FIELDLEDGER_CLIENT_RPC_H_
 #define FIELDLEDGER_CLIENT_RPC_H_
 
+#include <random>
 #include <string>
 
 #include "absl/status/status.h"
@@ -32,6 +34,11 @@ absl::Status FromGrpc(const grpc::Status& status, absl::string_view rpc);
 // Whether a failed call may succeed if tried again unchanged: UNAVAILABLE,
 // DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNKNOWN.
 bool IsTransient(absl::StatusCode code);
+
+// The wait before retry `retry` (1, 2 ...) with "full jitter": uniform in
+// [0, min(cap, initial * 2^(retry-1))].
+absl::Duration FullJitterBackoff(int retry, absl::Duration initial,
+                                 absl::Duration cap, std::mt19937_64& rng);
 
 }  // namespace fieldledger::client
 

@@ -64,17 +64,9 @@ absl::Status SyncClient::Retry(const std::function<absl::Status()>& rpc,
       return status;
     }
     ++*retries;
-    // Full jitter: uniform in [0, min(cap, base * 2^(attempt-1))].
-    absl::Duration ceiling = options_.initial_backoff;
-    for (int i = 1; i < attempt && ceiling < options_.max_backoff; ++i) {
-      ceiling *= 2;
-    }
-    ceiling = std::min(ceiling, options_.max_backoff);
-    if (ceiling > absl::ZeroDuration() && options_.sleep) {
-      std::uniform_int_distribution<int64_t> pick(
-          0, absl::ToInt64Nanoseconds(ceiling));
-      options_.sleep(absl::Nanoseconds(pick(rng_)));
-    }
+    const absl::Duration wait = FullJitterBackoff(
+        attempt, options_.initial_backoff, options_.max_backoff, rng_);
+    if (wait > absl::ZeroDuration() && options_.sleep) options_.sleep(wait);
   }
 }
 
