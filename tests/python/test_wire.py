@@ -3,13 +3,17 @@
 
 Starts fieldledgerd on port 0 in a temporary directory and talks to it with
 Python stubs generated from proto/fieldledger/v1 (Debian's python3-grpcio):
-registry, enrollment, Push (applied, replayed, rejected, gap), Pull, and the
-authentication errors. Standard library besides grpc and protobuf.
+registry, enrollment, Push (applied, replayed, rejected, gap), Pull, the
+authentication errors, a supervisor's case steps, and a leaf's inclusion in a
+signed checkpoint, checked here with hashlib from the RFC 9162 and C2SP texts.
+Standard library besides grpc and protobuf.
 
   /usr/bin/python3 test_wire.py --server build/bin/fieldledgerd \
       --proto-dir build/proto/python
 """
 import argparse
+import base64
+import hashlib
 import os
 import secrets
 import selectors
@@ -26,13 +30,15 @@ RPC_TIMEOUT_S = 10
 # Filled by load_modules().
 grpc = None
 common_pb = admin_pb = admin_grpc = finding_pb = registry_pb = None
-sync_pb = sync_grpc = None
+sync_pb = sync_grpc = case_pb = event_pb = None
+supervision_pb = supervision_grpc = ledger_pb = ledger_grpc = None
 
 
 def load_modules():
     """Imports grpc and the generated stubs, failing loudly when missing."""
     global grpc, common_pb, admin_pb, admin_grpc, finding_pb, registry_pb
-    global sync_pb, sync_grpc
+    global sync_pb, sync_grpc, case_pb, event_pb
+    global supervision_pb, supervision_grpc, ledger_pb, ledger_grpc
     stubs = os.path.join(ARGS.proto_dir, "fieldledger", "v1", "sync_pb2_grpc.py")
     if not os.path.isfile(stubs):
         sys.exit(f"no Python stubs at {stubs}: build fieldledger_proto_python")
@@ -46,6 +52,11 @@ def load_modules():
     common_pb, admin_pb, admin_grpc = common_pb2, admin_pb2, admin_pb2_grpc
     finding_pb, registry_pb = finding_pb2, registry_pb2
     sync_pb, sync_grpc = sync_pb2, sync_pb2_grpc
+    from fieldledger.v1 import case_pb2, event_pb2, ledger_pb2, ledger_pb2_grpc
+    from fieldledger.v1 import supervision_pb2, supervision_pb2_grpc
+    case_pb, event_pb = case_pb2, event_pb2
+    supervision_pb, supervision_grpc = supervision_pb2, supervision_pb2_grpc
+    ledger_pb, ledger_grpc = ledger_pb2, ledger_pb2_grpc
 
 
 def uuid7():
@@ -56,6 +67,46 @@ def uuid7():
     value = (value & ~(0x3 << 62)) | (0x2 << 62)
     h = f"{value:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def node_hash(left, right):
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def root_from_inclusion_proof(index, size, leaf_hash, proof):
+    """RFC 9162 section 2.1.3.2: the root an inclusion proof leads to, or
+    None when the proof has the wrong length for (index, size)."""
+    if index >= size:
+        return None
+    fn, sn, r = index, size - 1, leaf_hash
+    for p in proof:
+        if sn == 0:
+            return None
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while fn & 1 == 0 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return r if sn == 0 else None
+
+
+def parse_checkpoint(note):
+    """C2SP signed-note + tlog-checkpoint: returns (origin, size, root,
+    [(key name, key id, signature)])."""
+    text, _, signatures = note.partition("\n\n")
+    origin, size, root = text.split("\n")[:3]
+    sigs = []
+    for line in signatures.splitlines():
+        prefix, name, blob = line.split(" ")
+        assert prefix == "\u2014", line
+        raw = base64.b64decode(blob)
+        sigs.append((name, raw[:4], raw[4:]))
+    return origin, int(size), base64.b64decode(root), sigs
 
 
 def start_server(data_dir):
@@ -116,21 +167,24 @@ class WireTest(unittest.TestCase):
     def auth(token):
         return [("authorization", f"Bearer {token}")]
 
-    def enroll(self):
+    def enroll(self, role=None, scope=""):
+        role = role or common_pb.ROLE_INSPECTOR
         code = self.admin.CreateEnrollmentCode(
-            admin_pb.CreateEnrollmentCodeRequest(role=common_pb.ROLE_INSPECTOR),
+            admin_pb.CreateEnrollmentCodeRequest(role=role, scope=scope),
             metadata=self.auth(self.admin_token), timeout=RPC_TIMEOUT_S)
         self.assertTrue(code.code)
         device = self.sync.Enroll(sync_pb.EnrollRequest(code=code.code),
                                   timeout=RPC_TIMEOUT_S)
-        self.assertEqual(device.role, common_pb.ROLE_INSPECTOR)
-        self.assertTrue(device.token and device.client_id and device.pseudonym)
+        self.assertEqual((device.role, device.scope), (role, scope))
+        self.assertTrue(device.token and device.pseudonym)
+        # Only inspectors push, so only they get a mutation stream.
+        self.assertEqual(bool(device.client_id), role == common_pb.ROLE_INSPECTOR)
         return device, code.code
 
     @staticmethod
-    def report(device, seq, summary, unit="yuehai"):
+    def report(device, seq, summary, unit="yuehai", category="commuting"):
         finding = finding_pb.Finding(
-            id=uuid7(), unit_id=unit, category_id="commuting", summary=summary,
+            id=uuid7(), unit_id=unit, category_id=category, summary=summary,
             detail="排队群众十余人，窗口无人办理", severity=finding_pb.SEVERITY_HIGH)
         finding.observed_at.FromSeconds(int(time.time()) - 60)
         finding.location.latitude = 22.5431
@@ -290,6 +344,119 @@ class WireTest(unittest.TestCase):
                       (grpc.StatusCode.PERMISSION_DENIED,
                        grpc.StatusCode.INVALID_ARGUMENT))
         self.assertEqual(self.push(other.token, []).high_water_mark, 0)
+
+    def test_supervision_and_ledger(self):
+        token = self.auth(self.admin_token)
+        self.admin.CreateRegion(admin_pb.CreateRegionRequest(
+            region=registry_pb.Region(id="440306", name="宝安区")),
+            metadata=token, timeout=RPC_TIMEOUT_S)
+        self.admin.CreateUnit(admin_pb.CreateUnitRequest(
+            unit=registry_pb.Unit(id="xixiang", name="西乡街道办事处",
+                                  region_id="440306")),
+            metadata=token, timeout=RPC_TIMEOUT_S)
+        self.admin.CreateCategory(admin_pb.CreateCategoryRequest(
+            category=registry_pb.Category(id="obstruction", name="中梗阻")),
+            metadata=token, timeout=RPC_TIMEOUT_S)
+        inspector, _ = self.enroll()
+        mutation = self.report(inspector, 1, "审批材料压在科室一周未动",
+                               unit="xixiang", category="obstruction")
+        case_id = mutation.report_finding.finding.id
+        reply = self.push(inspector.token, [mutation])
+        self.assertEqual(reply.results[0].outcome, sync_pb.OUTCOME_APPLIED)
+        leaf = reply.results[0].event_seq
+
+        # The supervisor of the district sees the case and accepts it once;
+        # one of another district does not see it at all.
+        supervision = supervision_grpc.SupervisionStub(self.channel)
+        boss, _ = self.enroll(common_pb.ROLE_SUPERVISOR, scope="440306")
+        listed = supervision.ListCases(
+            supervision_pb.ListCasesRequest(region_id="440306"),
+            metadata=self.auth(boss.token), timeout=RPC_TIMEOUT_S)
+        self.assertEqual([c.id for c in listed.cases], [case_id])
+        seen = listed.cases[0]
+        self.assertEqual(seen.status, case_pb.CASE_STATUS_REPORTED)
+        self.assertEqual((seen.unit_id, list(seen.region_path)),
+                         ("xixiang", ["440306"]))
+        accept = case_pb.CaseAction(case_id=case_id,
+                                    expected_version=seen.version,
+                                    accept=case_pb.AcceptCase(note="属实"))
+        done = supervision.Accept(
+            supervision_pb.CaseActionRequest(action=accept),
+            metadata=self.auth(boss.token), timeout=RPC_TIMEOUT_S)
+        self.assertEqual(done.version, seen.version + 1)
+        now = supervision.GetCase(supervision_pb.GetCaseRequest(case_id=case_id),
+                                  metadata=self.auth(boss.token),
+                                  timeout=RPC_TIMEOUT_S)
+        self.assertEqual(now.case.status, case_pb.CASE_STATUS_ACCEPTED)
+        self.assertEqual([e.seq for e in now.history], [leaf, done.event_seq])
+        self.assertEqual(now.history[0].finding_reported.summary,
+                         "审批材料压在科室一周未动")
+        self.assertEqual(now.history[1].case_accepted.note, "属实")
+        with self.assertRaises(grpc.RpcError) as stale:
+            supervision.Accept(supervision_pb.CaseActionRequest(action=accept),
+                               metadata=self.auth(boss.token),
+                               timeout=RPC_TIMEOUT_S)
+        self.assertEqual(stale.exception.code(), grpc.StatusCode.ABORTED)
+        other, _ = self.enroll(common_pb.ROLE_SUPERVISOR, scope="440305")
+        with self.assertRaises(grpc.RpcError) as hidden:
+            supervision.GetCase(supervision_pb.GetCaseRequest(case_id=case_id),
+                                metadata=self.auth(other.token),
+                                timeout=RPC_TIMEOUT_S)
+        self.assertEqual(hidden.exception.code(), grpc.StatusCode.NOT_FOUND)
+        with self.assertRaises(grpc.RpcError) as inspector_denied:
+            supervision.ListCases(supervision_pb.ListCasesRequest(),
+                                  metadata=self.auth(inspector.token),
+                                  timeout=RPC_TIMEOUT_S)
+        self.assertEqual(inspector_denied.exception.code(),
+                         grpc.StatusCode.PERMISSION_DENIED)
+
+        # An auditor proves the finding's leaf is in a signed checkpoint. The
+        # node signs at most once a second, so wait (bounded) for one that
+        # covers the leaf.
+        ledger = ledger_grpc.LedgerStub(self.channel)
+        auditor, _ = self.enroll(common_pb.ROLE_AUDITOR)
+        auth = self.auth(auditor.token)
+        deadline = time.monotonic() + 20
+        while True:
+            got = ledger.GetCheckpoint(ledger_pb.GetCheckpointRequest(),
+                                       metadata=auth, timeout=RPC_TIMEOUT_S)
+            origin, size, root, sigs = parse_checkpoint(got.checkpoint)
+            if size > leaf:
+                break
+            self.assertLess(time.monotonic(), deadline, "no checkpoint covers the leaf")
+            time.sleep(0.1)
+        name, key_hash, key = got.verifier_key.split("+", 2)
+        self.assertEqual(name, origin)
+        key = base64.b64decode(key)
+        self.assertEqual((key[0], len(key)), (1, 33))  # Ed25519, 32-byte key
+        key_id = hashlib.sha256(name.encode() + b"\n" + key).digest()[:4]
+        self.assertEqual(key_hash, key_id.hex())
+        self.assertIn((name, key_id), [(n, i) for n, i, _ in sigs])
+        self.assertTrue(all(len(s) == 64 for _, _, s in sigs))
+
+        entry = ledger.GetEntries(ledger_pb.GetEntriesRequest(start=leaf,
+                                                              max_entries=1),
+                                  metadata=auth, timeout=RPC_TIMEOUT_S).entries[0]
+        event = event_pb.Event.FromString(entry)
+        self.assertEqual(event.seq, leaf)
+        self.assertEqual(event.finding_reported.id, case_id)
+        self.assertEqual(event.actor, inspector.pseudonym)
+        proof = ledger.GetInclusionProof(
+            ledger_pb.GetInclusionProofRequest(leaf_index=leaf, tree_size=size),
+            metadata=auth, timeout=RPC_TIMEOUT_S).hashes
+        leaf_hash = hashlib.sha256(b"\x00" + entry).digest()
+        self.assertEqual(root_from_inclusion_proof(leaf, size, leaf_hash, proof), root)
+        flipped = bytes([entry[0] ^ 1]) + entry[1:]
+        self.assertNotEqual(root_from_inclusion_proof(
+            leaf, size, hashlib.sha256(b"\x00" + flipped).digest(), proof), root)
+        self.assertIsNone(root_from_inclusion_proof(leaf, size, leaf_hash,
+                                                    list(proof) + [root]))
+        with self.assertRaises(grpc.RpcError) as inspector_entries:
+            ledger.GetEntries(ledger_pb.GetEntriesRequest(start=0),
+                              metadata=self.auth(inspector.token),
+                              timeout=RPC_TIMEOUT_S)
+        self.assertEqual(inspector_entries.exception.code(),
+                         grpc.StatusCode.PERMISSION_DENIED)
 
 
 if __name__ == "__main__":
