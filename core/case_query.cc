@@ -30,23 +30,45 @@ struct Position {
   }
 };
 
-std::string EncodeCursor(const Position& p) {
-  return absl::WebSafeBase64Escape(absl::StrCat("c1|", p.time, "|", p.case_id));
+// Names a listing's filters (the request without its paging fields), so
+// that a cursor is only taken back with the filters it was made for. FNV-1a
+// over the serialized request: stable across restarts, unlike absl::Hash.
+std::string FilterFingerprint(const v1::ListCasesRequest& request) {
+  v1::ListCasesRequest filters = request;
+  filters.clear_page_size();
+  filters.clear_page_cursor();
+  uint64_t h = 14695981039346656037ull;
+  for (const unsigned char c : filters.SerializeAsString()) {
+    h = (h ^ c) * 1099511628211ull;
+  }
+  return absl::StrCat(absl::Hex(h, absl::kZeroPad16));
 }
 
-absl::StatusOr<std::optional<Position>> DecodeCursor(absl::string_view in) {
+std::string EncodeCursor(const v1::ListCasesRequest& request,
+                         const Position& p) {
+  return absl::WebSafeBase64Escape(absl::StrCat(
+      "c2|", FilterFingerprint(request), "|", p.time, "|", p.case_id));
+}
+
+absl::StatusOr<std::optional<Position>> DecodeCursor(
+    const v1::ListCasesRequest& request) {
+  const std::string& in = request.page_cursor();
   if (in.empty()) return std::nullopt;
   std::string raw;
   const absl::Status bad =
       absl::InvalidArgumentError("page_cursor: not a cursor this server made");
   if (!absl::WebSafeBase64Unescape(in, &raw)) return bad;
-  std::vector<std::string> parts = absl::StrSplit(raw, absl::MaxSplits('|', 2));
+  std::vector<std::string> parts = absl::StrSplit(raw, absl::MaxSplits('|', 3));
   Position p;
-  if (parts.size() != 3 || parts[0] != "c1" ||
-      !absl::SimpleAtoi(parts[1], &p.time) || parts[2].empty()) {
+  if (parts.size() != 4 || parts[0] != "c2" ||
+      !absl::SimpleAtoi(parts[2], &p.time) || parts[3].empty()) {
     return bad;
   }
-  p.case_id = parts[2];
+  if (parts[1] != FilterFingerprint(request)) {
+    return absl::InvalidArgumentError(
+        "page_cursor: made for other filters; start again without a cursor");
+  }
+  p.case_id = parts[3];
   return p;
 }
 
@@ -253,8 +275,7 @@ absl::StatusOr<v1::ListCasesResponse> ListCases(
   }
   const size_t page_size =
       request.page_size() == 0 ? kDefaultPageSize : request.page_size();
-  FL_ASSIGN_OR_RETURN(std::optional<Position> position,
-                      DecodeCursor(request.page_cursor()));
+  FL_ASSIGN_OR_RETURN(std::optional<Position> position, DecodeCursor(request));
   FL_ASSIGN_OR_RETURN(Filter filter, CheckFilter(reader, request));
   v1::ListCasesResponse reply;
   if (viewer.kind == CaseViewer::Kind::kNone) return reply;
@@ -366,14 +387,14 @@ absl::StatusOr<v1::ListCasesResponse> ListCases(
       }
       *reply.add_cases() = std::move(*c);
       if (static_cast<size_t>(reply.cases_size()) == page_size) {
-        reply.set_next_page_cursor(EncodeCursor(*position));
+        reply.set_next_page_cursor(EncodeCursor(request, *position));
         return reply;
       }
     }
     if (!bound) return reply;  // every stream ran out
     position = bound;
     if (scanned >= max_scanned) {
-      reply.set_next_page_cursor(EncodeCursor(*position));
+      reply.set_next_page_cursor(EncodeCursor(request, *position));
       return reply;
     }
   }

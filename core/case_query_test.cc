@@ -116,6 +116,25 @@ TEST_F(CaseQueryTest, PagesCoverEveryCaseOnceInReportOrder) {
   }
 }
 
+TEST_F(CaseQueryTest, ACursorGoesOnlyWithItsFilters) {
+  for (int i = 0; i < 4; ++i) Report("u1", kNow + absl::Minutes(i));
+  v1::ListCasesRequest request;
+  request.set_page_size(2);
+  auto first = ListCases(txn_, kAll, request, kNow);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_FALSE(first->next_page_cursor().empty());
+  request.set_page_cursor(first->next_page_cursor());
+  request.set_page_size(3);  // another page size is fine
+  auto next = ListCases(txn_, kAll, request, kNow);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->cases_size(), 2);
+  request.set_unit_id("u1");  // other filters are not
+  auto other = ListCases(txn_, kAll, request, kNow);
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(other.status().message()),
+              StartsWith("page_cursor: made for other filters"));
+}
+
 TEST_F(CaseQueryTest, SupervisorSeesOnlyItsSubtree) {
   const std::string a = Report("u1", kNow);
   const std::string b = Report("u2", kNow + absl::Minutes(1));
