@@ -39,8 +39,8 @@ class EvidenceUploads::Stream final
           " uploads under way"))));
       return;
     }
-    opened_ = true;
     absl::MutexLock lock(&mu_);
+    opened_ = true;
     ReadMoreLocked();
   }
 
@@ -68,10 +68,7 @@ class EvidenceUploads::Stream final
     if (finish) Finish(*finish);
   }
 
-  void OnDone() override {
-    if (opened_) uploads_.Close(device_);
-    delete this;
-  }
+  void OnDone() override { delete this; }
 
  private:
   static constexpr size_t kAhead = 2;
@@ -151,15 +148,19 @@ class EvidenceUploads::Stream final
     if (finished_) return std::nullopt;
     finished_ = true;
     waiting_.clear();
+    // Free the device's slot before the client can see the status, so a
+    // device that starts its next upload on seeing it is not refused.
+    if (opened_) uploads_.Close(device_);
+    opened_ = false;
     return status;
   }
 
   EvidenceUploads& uploads_;
   const std::string device_;
   v1::UploadStatus* const reply_;
-  bool opened_ = false;
 
   absl::Mutex mu_;
+  bool opened_ ABSL_GUARDED_BY(mu_) = false;
   v1::EvidenceChunk incoming_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::EvidenceChunk> waiting_ ABSL_GUARDED_BY(mu_);
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
