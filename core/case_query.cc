@@ -242,6 +242,13 @@ bool CanSee(const CaseViewer& viewer, const v1::Case& c) {
 
 void RedactCaseForUnit(v1::Case& c) {
   if (c.has_reported_at()) CutToDay(*c.mutable_reported_at());
+  auto* evidence = c.mutable_evidence();
+  evidence->erase(
+      std::remove_if(evidence->begin(), evidence->end(),
+                     [](const v1::CaseEvidence& e) {
+                       return e.source() != v1::EVIDENCE_SOURCE_RECTIFICATION;
+                     }),
+      evidence->end());
 }
 
 void RedactEventForUnit(v1::Event& event) {
@@ -264,6 +271,7 @@ void RedactEventForUnit(v1::Event& event) {
   if (finding != nullptr && finding->has_observed_at()) {
     CutToDay(*finding->mutable_observed_at());
   }
+  if (finding != nullptr) finding->clear_evidence();
 }
 
 absl::StatusOr<v1::ListCasesResponse> ListCases(

@@ -95,10 +95,13 @@ CaseViewer ViewerOf(const v1::Principal& principal);
 bool CanSee(const CaseViewer& viewer, const v1::Case& c);
 
 // What a unit officer is shown: reported_at cut to the start of its UTC day
-// (the exact time would tell when the visit was).
+// (the exact time would tell when the visit was), and of the evidence only
+// the rectification reports' (the inspector's photos could tell who
+// inspected, and when).
 void RedactCaseForUnit(v1::Case& c);
 // The reporter's events (finding_reported, _amended, _withdrawn) lose their
-// actor (the pseudonym) and have recorded_at and observed_at cut to the day.
+// actor (the pseudonym) and their evidence references, and have recorded_at
+// and observed_at cut to the day.
 void RedactEventForUnit(v1::Event& event);
 
 // The page of cases matching `request` that `viewer` may see, in the order

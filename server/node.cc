@@ -111,6 +111,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   storage::EvidenceOptions evidence_options = options.evidence;
   evidence_options.path =
       (std::filesystem::path(options.data_dir) / "evidence").string();
+  evidence_options.max_bytes = options.limits.max_evidence_bytes;
   evidence_options.accept = AcceptEvidence;
   FL_ASSIGN_OR_RETURN(node->evidence_,
                       storage::EvidenceStore::Open(evidence_options));

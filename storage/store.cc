@@ -85,8 +85,8 @@ constexpr Family kDerivedFamilies[] = {
 // Which `Project` wrote the derived families. Bump it whenever `Project` or
 // their encoding changes: Open then recomputes them from the log. Stores
 // from before versions were kept have none, which reads as 1; 2 added cases
-// and their indexes, 3 the case histories.
-constexpr uint64_t kDerivedVersion = 3;
+// and their indexes, 3 the case histories, 4 the cases' evidence.
+constexpr uint64_t kDerivedVersion = 4;
 constexpr absl::string_view kDerivedVersionKey = "derived_version";
 
 // For memtable insert hints: the key without its trailing 8-byte seq. Events,
