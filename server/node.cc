@@ -140,10 +140,11 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   }
 
   node->field_sync_ = std::make_unique<FieldSyncService>(
-      *node->store_, options.limits, *node->uploads_);
+      *node->store_, options.limits, *node->uploads_, *node->evidence_);
   node->admin_ = std::make_unique<AdminService>(*node->store_, options.limits);
   node->supervision_ =
-      std::make_unique<SupervisionService>(*node->store_, options.limits);
+      std::make_unique<SupervisionService>(*node->store_, options.limits,
+                                           *node->evidence_);
   if (node->checkpointer_ != nullptr) {
     node->ledger_ =
         std::make_unique<LedgerService>(*node->store_, *node->checkpointer_);

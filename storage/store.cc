@@ -1273,6 +1273,12 @@ absl::StatusOr<std::optional<v1::Case>> Store::ReadCase(absl::string_view id) {
   return Decode<v1::Case>(impl_->Get(Family::kCases, id), "case");
 }
 
+absl::StatusOr<std::optional<v1::FindingRecord>> Store::ReadFinding(
+    absl::string_view id) {
+  return Decode<v1::FindingRecord>(impl_->Get(Family::kFindings, id),
+                                   "finding");
+}
+
 absl::StatusOr<std::vector<v1::Event>> Store::ReadCaseHistory(
     absl::string_view id) {
   std::vector<uint64_t> seqs;
