@@ -691,9 +691,8 @@ absl::StatusOr<double> UploadOne(const std::string& target,
   writer->WritesDone();
   const grpc::Status status = writer->Finish();
   if (!status.ok() || !reply.complete()) {
-    return absl::InternalError(absl::StrCat("upload failed: ",
-                                            status.error_code(), " ",
-                                            status.error_message()));
+    return absl::InternalError(absl::StrCat(
+        "upload failed: ", status.error_code(), " ", status.error_message()));
   }
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -709,9 +708,8 @@ int Upload(const std::string& target, int mib, int uploads) {
   std::vector<std::thread> threads;
   const auto start = Clock::now();
   for (int i = 0; i < uploads; ++i) {
-    threads.emplace_back([&, i] {
-      seconds[i] = UploadOne(target, *admin_authorization, mib);
-    });
+    threads.emplace_back(
+        [&, i] { seconds[i] = UploadOne(target, *admin_authorization, mib); });
   }
   for (std::thread& t : threads) t.join();
   const double wall =

@@ -25,35 +25,9 @@ CONCURRENT_MIB=${CONCURRENT_MIB:-64}
 
 cmake --build "$BUILD" --target fieldledgerd fieldledger_baseline fieldledger_load >/dev/null
 bin="$BUILD/bin"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# start NAME CMD... : starts a server whose stdout names its address; sets
-# $addr and $pid.
-start() {
-  local log="$work/$1.log"
-  shift
-  "$@" >"$log" 2>&1 &
-  pid=$!
-  pids+=("$pid")
-  for _ in $(seq 1 300); do
-    addr=$(grep -o '127\.0\.0\.1:[0-9]*' "$log" | head -1 || true)
-    [ -n "$addr" ] && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "server did not start: $(cat "$log")" >&2
-  exit 1
-}
-stop() { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+. bench/lib.sh
 kib() { awk -v k="$1" '$1 == k ":" {print $2}' "/proc/$pid/status"; }
 rate() { sed -n 's/.* mib\/s=\([0-9.]*\).*/\1/p' <<<"$1"; }
-median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 node() {  # node NAME: a fresh fieldledgerd that takes MIB-sized evidence
   start "$1" "$bin/fieldledgerd" --data_dir="$work/$1" --listen=127.0.0.1:0 \
     --max_evidence_bytes=$(((MIB > CONCURRENT_MIB ? MIB : CONCURRENT_MIB) << 20)) \

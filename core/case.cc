@@ -419,9 +419,10 @@ void AddEvidence(
     const google::protobuf::RepeatedPtrField<v1::EvidenceRef>& refs,
     v1::EvidenceSource source, uint32_t round, v1::Case& c) {
   for (const v1::EvidenceRef& ref : refs) {
-    const bool known = std::any_of(
-        c.evidence().begin(), c.evidence().end(),
-        [&](const v1::CaseEvidence& e) { return e.ref().sha256() == ref.sha256(); });
+    const bool known = std::any_of(c.evidence().begin(), c.evidence().end(),
+                                   [&](const v1::CaseEvidence& e) {
+                                     return e.ref().sha256() == ref.sha256();
+                                   });
     if (known) continue;
     v1::CaseEvidence* e = c.add_evidence();
     *e->mutable_ref() = ref;

@@ -244,12 +244,12 @@ bool CanSee(const CaseViewer& viewer, const v1::Case& c) {
 void RedactCaseForUnit(v1::Case& c) {
   if (c.has_reported_at()) CutToDay(*c.mutable_reported_at());
   auto* evidence = c.mutable_evidence();
-  evidence->erase(
-      std::remove_if(evidence->begin(), evidence->end(),
-                     [](const v1::CaseEvidence& e) {
-                       return e.source() != v1::EVIDENCE_SOURCE_RECTIFICATION;
-                     }),
-      evidence->end());
+  evidence->erase(std::remove_if(evidence->begin(), evidence->end(),
+                                 [](const v1::CaseEvidence& e) {
+                                   return e.source() !=
+                                          v1::EVIDENCE_SOURCE_RECTIFICATION;
+                                 }),
+                  evidence->end());
 }
 
 void RedactEventForUnit(v1::Event& event) {
@@ -422,8 +422,8 @@ absl::Status CheckEvidenceAccess(CaseReader& reader,
   }
   const absl::Status no_case =
       absl::NotFoundError(absl::StrCat("case_id: no case \"", case_id, "\""));
-  const absl::Status not_shown = absl::PermissionDeniedError(
-      absl::StrCat("sha256: case ", case_id, " shows you no evidence ", sha256));
+  const absl::Status not_shown = absl::PermissionDeniedError(absl::StrCat(
+      "sha256: case ", case_id, " shows you no evidence ", sha256));
   if (caller.role() == v1::ROLE_INSPECTOR) {
     FL_ASSIGN_OR_RETURN(std::optional<v1::FindingRecord> finding,
                         reader.ReadFinding(case_id));

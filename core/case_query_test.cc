@@ -238,9 +238,9 @@ TEST_F(CaseQueryTest, UnitOfficerSeesItsAssignedCasesRedacted) {
 
 TEST(CaseRedactionTest, UnitsSeeOnlyTheRectificationReportsEvidence) {
   v1::Case c;
-  for (auto source : {v1::EVIDENCE_SOURCE_FINDING,
-                      v1::EVIDENCE_SOURCE_RECTIFICATION,
-                      v1::EVIDENCE_SOURCE_FINDING}) {
+  for (auto source :
+       {v1::EVIDENCE_SOURCE_FINDING, v1::EVIDENCE_SOURCE_RECTIFICATION,
+        v1::EVIDENCE_SOURCE_FINDING}) {
     v1::CaseEvidence* e = c.add_evidence();
     e->set_source(source);
     e->mutable_ref()->set_sha256(std::string(64, 'a' + c.evidence_size()));

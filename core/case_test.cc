@@ -575,10 +575,11 @@ TEST(CaseTest, EvidenceCollectsTheFindingsAndEachReportsReferences) {
   for (const v1::CaseEvidence& e : c.evidence()) {
     got.emplace_back(e.ref().sha256()[0], e.source(), e.round());
   }
-  EXPECT_THAT(got, ::testing::ElementsAre(
-                       std::make_tuple('c', v1::EVIDENCE_SOURCE_FINDING, 0u),
-                       std::make_tuple('a', v1::EVIDENCE_SOURCE_RECTIFICATION, 1u),
-                       std::make_tuple('d', v1::EVIDENCE_SOURCE_RECTIFICATION, 2u)));
+  EXPECT_THAT(got,
+              ::testing::ElementsAre(
+                  std::make_tuple('c', v1::EVIDENCE_SOURCE_FINDING, 0u),
+                  std::make_tuple('a', v1::EVIDENCE_SOURCE_RECTIFICATION, 1u),
+                  std::make_tuple('d', v1::EVIDENCE_SOURCE_RECTIFICATION, 2u)));
 
   // Pending while one is not complete.
   ASSERT_TRUE(MarkEvidenceState(c, [](absl::string_view sha256) {
@@ -590,10 +591,11 @@ TEST(CaseTest, EvidenceCollectsTheFindingsAndEachReportsReferences) {
   ASSERT_TRUE(
       MarkEvidenceState(c, [](absl::string_view) { return true; }).ok());
   EXPECT_FALSE(c.evidence_pending());
-  EXPECT_EQ(MarkEvidenceState(c, [](absl::string_view)
-                                     -> absl::StatusOr<bool> {
-              return absl::UnavailableError("disk");
-            }).code(),
+  EXPECT_EQ(MarkEvidenceState(c,
+                              [](absl::string_view) -> absl::StatusOr<bool> {
+                                return absl::UnavailableError("disk");
+                              })
+                .code(),
             absl::StatusCode::kUnavailable);
 }
 

@@ -72,8 +72,8 @@ namespace {
 bool IsRestrictedName(absl::string_view s) {
   if (s.empty() || s.size() > 127 || !absl::ascii_isalnum(s[0])) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return absl::ascii_isalnum(c) || absl::string_view("!#$&^_.+-").find(c) !=
-                                         absl::string_view::npos;
+    return absl::ascii_isalnum(c) ||
+           absl::string_view("!#$&^_.+-").find(c) != absl::string_view::npos;
   });
 }
 
@@ -91,8 +91,9 @@ absl::Status ValidateEvidenceRefs(
     const google::protobuf::RepeatedPtrField<v1::EvidenceRef>& refs,
     const Limits& limits) {
   if (static_cast<size_t>(refs.size()) > limits.max_evidence_refs) {
-    return Invalid(field, absl::StrCat(refs.size(), " references, over the limit of ",
-                                       limits.max_evidence_refs));
+    return Invalid(field,
+                   absl::StrCat(refs.size(), " references, over the limit of ",
+                                limits.max_evidence_refs));
   }
   absl::flat_hash_set<absl::string_view> seen;
   for (int i = 0; i < refs.size(); ++i) {

@@ -42,7 +42,8 @@ absl::Status ValidateEvidenceRefs(
     const Limits& limits);
 
 // Everything about a finding that needs no lookup: id, text, time,
-// location, evidence references. `field` is the path of the finding, e.g. "report_finding.finding".
+// location, evidence references. `field` is the path of the finding, e.g.
+// "report_finding.finding".
 absl::Status ValidateFindingShape(absl::string_view field,
                                   const v1::Finding& finding, absl::Time now,
                                   const Limits& limits);

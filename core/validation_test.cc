@@ -158,9 +158,7 @@ TEST_F(ValidationTest, EachEvidenceRuleNamesTheReference) {
        "finding.evidence[0].media_type: must be a media type"},
       {[](v1::Finding& f) { f.mutable_evidence(0)->set_media_type("image/"); },
        "finding.evidence[0].media_type: "},
-      {[](v1::Finding& f) {
-         f.mutable_evidence(0)->set_media_type("/jpeg");
-       },
+      {[](v1::Finding& f) { f.mutable_evidence(0)->set_media_type("/jpeg"); },
        "finding.evidence[0].media_type: "},
       {[](v1::Finding& f) {
          f.mutable_evidence(0)->set_media_type("image/jpeg; q=1");

@@ -20,9 +20,8 @@ EvidenceDownload::EvidenceDownload(storage::EvidenceStore& store,
     return;
   }
   if (!*state || !(*state)->complete) {
-    Finish(ToGrpc(absl::NotFoundError(
-        absl::StrCat("sha256: evidence ", sha256_,
-                     " is not complete on this node"))));
+    Finish(ToGrpc(absl::NotFoundError(absl::StrCat(
+        "sha256: evidence ", sha256_, " is not complete on this node"))));
     return;
   }
   size_ = (*state)->size;

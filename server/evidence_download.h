@@ -31,7 +31,8 @@ inline constexpr size_t kDownloadChunkBytes = 1 << 20;
 // Streams complete evidence `sha256` from `store`, one chunk in flight at a
 // time (each read when the previous write is done), then finishes. NOT_FOUND
 // when the node does not hold it complete. Deletes itself when done.
-class EvidenceDownload final : public grpc::ServerWriteReactor<v1::EvidenceData> {
+class EvidenceDownload final
+    : public grpc::ServerWriteReactor<v1::EvidenceData> {
  public:
   EvidenceDownload(storage::EvidenceStore& store, std::string sha256);
   void OnWriteDone(bool ok) override;

@@ -21,9 +21,10 @@ ABSL_FLAG(int32_t, max_summary_chars, 200, "Characters in a finding summary");
 ABSL_FLAG(int32_t, max_detail_chars, 10000, "Characters in a finding detail");
 ABSL_FLAG(absl::Duration, max_clock_skew, absl::Minutes(5),
           "How far in the future a finding's observed_at may lie");
-ABSL_FLAG(uint64_t, max_evidence_bytes, 64 << 20,
-          "Largest piece of evidence (photo, recording, document), in bytes: for "
-          "uploads and for the sizes findings and reports declare");
+ABSL_FLAG(
+    uint64_t, max_evidence_bytes, 64 << 20,
+    "Largest piece of evidence (photo, recording, document), in bytes: for "
+    "uploads and for the sizes findings and reports declare");
 ABSL_FLAG(uint32_t, max_uploads_per_device, 4,
           "Evidence upload streams one device may have open at once");
 ABSL_FLAG(absl::Duration, evidence_partial_ttl, absl::Hours(24 * 7),

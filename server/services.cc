@@ -99,10 +99,10 @@ grpc::ServerUnaryReactor* FieldSyncService::GetUploadStatus(
 grpc::ServerWriteReactor<v1::EvidenceData>* FieldSyncService::GetEvidence(
     grpc::CallbackServerContext* context,
     const v1::GetEvidenceRequest* request) {
-  absl::StatusOr<v1::Principal> caller = Authenticate(
-      store_, *context, __func__,
-      {v1::ROLE_INSPECTOR, v1::ROLE_SUPERVISOR, v1::ROLE_UNIT_OFFICER,
-       v1::ROLE_AUDITOR, v1::ROLE_ADMIN});
+  absl::StatusOr<v1::Principal> caller =
+      Authenticate(store_, *context, __func__,
+                   {v1::ROLE_INSPECTOR, v1::ROLE_SUPERVISOR,
+                    v1::ROLE_UNIT_OFFICER, v1::ROLE_AUDITOR, v1::ROLE_ADMIN});
   absl::Status allowed = caller.status();
   if (allowed.ok()) {
     allowed = CheckEvidenceAccess(store_, *caller, request->sha256(),
@@ -124,8 +124,8 @@ grpc::ServerUnaryReactor* FieldSyncService::Pull(
     v1::PullResponse* reply) {
   return Read(store_, context, __func__, {v1::ROLE_INSPECTOR, v1::ROLE_ADMIN},
               [&](const v1::Principal& caller) {
-                FL_RETURN_IF_ERROR(Assign(
-                    fieldledger::Pull(store_, caller, *request), reply));
+                FL_RETURN_IF_ERROR(
+                    Assign(fieldledger::Pull(store_, caller, *request), reply));
                 return MarkEvidence(evidence_, *reply);
               });
 }

@@ -166,10 +166,10 @@ grpc::ServerUnaryReactor* SupervisionService::ListCases(
     v1::ListCasesResponse* reply) {
   return Read(
       store_, context, __func__, kReaders, [&](const v1::Principal& caller) {
-        FL_RETURN_IF_ERROR(server::Assign(
-            fieldledger::ListCases(store_, ViewerOf(caller), *request,
-                                   absl::Now()),
-            reply));
+        FL_RETURN_IF_ERROR(
+            server::Assign(fieldledger::ListCases(store_, ViewerOf(caller),
+                                                  *request, absl::Now()),
+                           reply));
         for (v1::Case& c : *reply->mutable_cases()) {
           FL_RETURN_IF_ERROR(MarkEvidence(evidence_, c));
         }

@@ -58,6 +58,29 @@ class EndToEndTest : public ::testing::Test {
     address_ = absl::StrCat("127.0.0.1:", node_->port());
   }
 
+  // The registry (region sz, unit yuehai, category commuting) and a
+  // one-time inspector code in `code`.
+  void MakeRegistry(std::string* code) {
+    auto admin = AdminClient::Connect(address_, admin_token_);
+    ASSERT_TRUE(admin.ok()) << admin.status();
+    v1::Region city;
+    city.set_id("sz");
+    city.set_name("深圳市");
+    v1::Unit unit;
+    unit.set_id("yuehai");
+    unit.set_name("粤海街道便民服务中心");
+    unit.set_region_id("sz");
+    v1::Category category;
+    category.set_id("commuting");
+    category.set_name("走读");
+    ASSERT_TRUE((*admin)->CreateRegion(city).ok());
+    ASSERT_TRUE((*admin)->CreateUnit(unit).ok());
+    ASSERT_TRUE((*admin)->CreateCategory(category).ok());
+    auto created = (*admin)->CreateEnrollmentCode(v1::ROLE_INSPECTOR, 0);
+    ASSERT_TRUE(created.ok()) << created.status();
+    *code = created->code();
+  }
+
   std::unique_ptr<v1::FieldSync::Stub> FieldSyncStub() {
     return v1::FieldSync::NewStub(
         grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
@@ -71,27 +94,12 @@ class EndToEndTest : public ::testing::Test {
 
 TEST_F(EndToEndTest, OfflineFindingsSyncExactlyOnceAndSurviveRestart) {
   // The admin builds the registry and issues a code.
-  auto admin = AdminClient::Connect(address_, admin_token_);
-  ASSERT_TRUE(admin.ok()) << admin.status();
-  v1::Region city;
-  city.set_id("sz");
-  city.set_name("深圳市");
-  v1::Unit unit;
-  unit.set_id("yuehai");
-  unit.set_name("粤海街道便民服务中心");
-  unit.set_region_id("sz");
-  v1::Category category;
-  category.set_id("commuting");
-  category.set_name("走读");
-  ASSERT_TRUE((*admin)->CreateRegion(city).ok());
-  ASSERT_TRUE((*admin)->CreateUnit(unit).ok());
-  ASSERT_TRUE((*admin)->CreateCategory(category).ok());
-  auto code = (*admin)->CreateEnrollmentCode(v1::ROLE_INSPECTOR, 0);
-  ASSERT_TRUE(code.ok()) << code.status();
+  std::string code;
+  ASSERT_NO_FATAL_FAILURE(MakeRegistry(&code));
 
   // The inspector's device enrolls.
   v1::EnrollRequest enroll;
-  enroll.set_code(code->code());
+  enroll.set_code(code);
   v1::EnrollResponse credential;
   {
     grpc::ClientContext context;
@@ -272,30 +280,15 @@ TEST_F(EndToEndTest, OversizedRequestIsRefusedWhole) {
 }
 
 TEST_F(EndToEndTest, EvidenceIsPendingUntilSyncUploadsItAndDownloadsIdentical) {
-  auto admin = AdminClient::Connect(address_, admin_token_);
-  ASSERT_TRUE(admin.ok()) << admin.status();
-  v1::Region city;
-  city.set_id("sz");
-  city.set_name("深圳市");
-  v1::Unit unit;
-  unit.set_id("yuehai");
-  unit.set_name("粤海街道便民服务中心");
-  unit.set_region_id("sz");
-  v1::Category category;
-  category.set_id("commuting");
-  category.set_name("走读");
-  ASSERT_TRUE((*admin)->CreateRegion(city).ok());
-  ASSERT_TRUE((*admin)->CreateUnit(unit).ok());
-  ASSERT_TRUE((*admin)->CreateCategory(category).ok());
-  auto code = (*admin)->CreateEnrollmentCode(v1::ROLE_INSPECTOR, 0);
-  ASSERT_TRUE(code.ok()) << code.status();
+  std::string code;
+  ASSERT_NO_FATAL_FAILURE(MakeRegistry(&code));
 
   client::FieldClientOptions options;
   options.home = dir_ + "/phone";
   options.sync_writes = false;
   auto phone = client::FieldClient::Open(options);
   ASSERT_TRUE(phone.ok()) << phone.status();
-  auto credential = (*phone)->Enroll(address_, code->code(), false);
+  auto credential = (*phone)->Enroll(address_, code, false);
   ASSERT_TRUE(credential.ok()) << credential.status();
 
   std::string clip(2500000, '\0');

@@ -627,9 +627,9 @@ class EvidenceAccessTest : public SupervisionRolesTest {
     auto stub = v1::FieldSync::NewStub(channel_);
     client::UploadOptions options;
     options.sleep = [](absl::Duration) {};
-    auto status = client::UploadEvidence(*stub, tokens_.at("inspector"),
-                                         "application/octet-stream", bytes,
-                                         options);
+    auto status =
+        client::UploadEvidence(*stub, tokens_.at("inspector"),
+                               "application/octet-stream", bytes, options);
     ASSERT_TRUE(status.ok()) << status.status();
     ASSERT_TRUE(status->complete());
   }
@@ -651,7 +651,8 @@ class EvidenceAccessTest : public SupervisionRolesTest {
   }
 };
 
-TEST_F(EvidenceAccessTest, AFindingShowsEvidencePendingUntilItsUploadCompletes) {
+TEST_F(EvidenceAccessTest,
+       AFindingShowsEvidencePendingUntilItsUploadCompletes) {
   const std::string photo = RandomBytes(2500000, 1);
   const std::string id = Report("u1", {RefTo(photo)});
   v1::Case c = CaseAsAdmin(id);
@@ -687,9 +688,9 @@ TEST_F(EvidenceAccessTest, GetEvidenceForEveryRole) {
   Prepare(id, v1::CaseAction::kSubmitRectification);
   v1::CaseAction rectify = MakeAction(v1::CaseAction::kSubmitRectification, id);
   *rectify.mutable_submit_rectification()->add_evidence() = RefTo(report);
-  ASSERT_TRUE(Act("officer", StepOf(v1::CaseAction::kSubmitRectification),
-                  rectify)
-                  .ok());
+  ASSERT_TRUE(
+      Act("officer", StepOf(v1::CaseAction::kSubmitRectification), rectify)
+          .ok());
   EnrollAs("inspector2", v1::ROLE_INSPECTOR, "");
   Upload(photo);
   Upload(report);
