@@ -10,7 +10,7 @@ set -euo pipefail
 BUILD=${BUILD:-build}; RUNS=${RUNS:-5}; FINDINGS=${FINDINGS:-1000000}
 BASE_BIN=${BASE_BIN:-}
 bin="$BUILD/bin"
-work=$(mktemp -d); pid=""
+work=$(mktemp -d "${TMPDIR:-/tmp}/ledger-audit.XXXXXX"); pid=""
 cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
