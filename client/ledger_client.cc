@@ -364,9 +364,9 @@ absl::StatusOr<AuditReport> LedgerClient::Audit() {
   while (std::optional<v1::StreamEntriesResponse> message = stream.Next()) {
     const uint64_t first = builder.size();
     if (message->first_index() != first) {
-      report.problem = absl::StrCat("the server sent entries from ",
-                                    message->first_index(), " where ", first,
-                                    " was due");
+      report.problem =
+          absl::StrCat("the server sent entries from ", message->first_index(),
+                       " where ", first, " was due");
       return report;
     }
     PackedLeaves leaves(message->leaves());
@@ -387,8 +387,8 @@ absl::StatusOr<AuditReport> LedgerClient::Audit() {
     }
     report.entries_read = builder.size();
     if (leaves.malformed() || builder.size() - first != message->count()) {
-      report.problem = absl::StrCat("the message of entries from ", first,
-                                    " is malformed");
+      report.problem =
+          absl::StrCat("the message of entries from ", first, " is malformed");
       return report;
     }
   }

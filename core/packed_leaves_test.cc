@@ -17,9 +17,12 @@ std::vector<std::string> Unpack(absl::string_view packed, bool* malformed) {
 }
 
 TEST(PackedLeavesTest, RoundTripsLeavesOfEveryLengthClass) {
-  const std::vector<std::string> leaves = {
-      "", "a", std::string(127, 'x'), std::string(128, 'y'),
-      std::string(70000, 'z'), "窗口无人值守"};
+  const std::vector<std::string> leaves = {"",
+                                           "a",
+                                           std::string(127, 'x'),
+                                           std::string(128, 'y'),
+                                           std::string(70000, 'z'),
+                                           "窗口无人值守"};
   std::string packed;
   for (const std::string& leaf : leaves) AppendPackedLeaf(packed, leaf);
   // Lengths 0..127 take one byte, 128 two, 70000 three.
@@ -39,8 +42,8 @@ TEST(PackedLeavesTest, StopsAtAnythingThatIsNotAWholeRecord) {
   bool malformed = false;
   // Cut inside the second record's bytes, and inside its length.
   for (size_t cut : {packed.size() - 1, size_t{7}}) {
-    const auto got = Unpack(absl::string_view(packed).substr(0, cut),
-                            &malformed);
+    const auto got =
+        Unpack(absl::string_view(packed).substr(0, cut), &malformed);
     EXPECT_EQ(got, std::vector<std::string>{"first"}) << cut;
     EXPECT_TRUE(malformed) << cut;
   }

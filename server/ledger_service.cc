@@ -37,8 +37,8 @@ class EntriesStream final
  public:
   EntriesStream(storage::Store& store, grpc::CallbackServerContext& context,
                 const v1::StreamEntriesRequest& request) {
-    absl::StatusOr<v1::Principal> caller = Authenticate(
-        store, context, kRpc, {v1::ROLE_AUDITOR, v1::ROLE_ADMIN});
+    absl::StatusOr<v1::Principal> caller =
+        Authenticate(store, context, kRpc, {v1::ROLE_AUDITOR, v1::ROLE_ADMIN});
     absl::StatusOr<std::unique_ptr<storage::LedgerLeafReader>> reader =
         caller.ok() ? store.ReadLedgerLeaves(request.start(), request.end())
                     : caller.status();
@@ -88,9 +88,9 @@ class EntriesStream final
             return;
           }
           step = Step::kFinish;
-          final_status = cancelled_ ? absl::CancelledError(
-                                          "StreamEntries: cancelled")
-                                    : status_;
+          final_status = cancelled_
+                             ? absl::CancelledError("StreamEntries: cancelled")
+                             : status_;
         } else if (!writing_ && has_ready_) {
           std::swap(writing_message_, ready_message_);
           has_ready_ = false;

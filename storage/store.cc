@@ -572,8 +572,8 @@ class EventLeafReader final : public LedgerLeafReader {
                          ") is missing from the store"));
         return failed_;
       }
-      if (!take(next_, absl::string_view(it_->value().data(),
-                                         it_->value().size()))) {
+      if (!take(next_,
+                absl::string_view(it_->value().data(), it_->value().size()))) {
         break;
       }
     }

@@ -47,7 +47,8 @@ namespace fieldledger::storage {
 // consistent view of the store, taken when it was made.
 //
 //   FL_ASSIGN_OR_RETURN(auto reader, store.ReadLedgerLeaves(0, size));
-//   FL_RETURN_IF_ERROR(reader->Read([&](uint64_t index, absl::string_view leaf) {
+//   FL_RETURN_IF_ERROR(reader->Read([&](uint64_t index, absl::string_view leaf)
+//   {
 //     builder.AppendLeaf(leaf);
 //     return true;
 //   }));
@@ -64,8 +65,7 @@ class LedgerLeafReader {
   // missing from the store (the leaves before it were offered); the reader
   // then keeps returning that error.
   virtual absl::Status Read(
-      absl::FunctionRef<bool(uint64_t index, absl::string_view leaf)>
-          take) = 0;
+      absl::FunctionRef<bool(uint64_t index, absl::string_view leaf)> take) = 0;
 
   // The index of the leaf the next Read offers first; end() when the whole
   // range was read.
