@@ -47,8 +47,7 @@ namespace fieldledger::storage {
 // consistent view of the store, taken when it was made.
 //
 //   FL_ASSIGN_OR_RETURN(auto reader, store.ReadLedgerLeaves(0, size));
-//   FL_RETURN_IF_ERROR(reader->Read([&](uint64_t index, absl::string_view leaf)
-//   {
+//   FL_RETURN_IF_ERROR(reader->Read([&](uint64_t, absl::string_view leaf) {
 //     builder.AppendLeaf(leaf);
 //     return true;
 //   }));
