@@ -25,8 +25,10 @@
 #include "client/admin_client.h"
 #include "client/args.h"
 #include "client/evidence_download.h"
+#include "client/evidence_upload.h"
 #include "client/field_client.h"
 #include "client/ledger_client.h"
+#include "client/local_evidence.h"
 #include "client/supervision_client.h"
 #include "client/table.h"
 #include "core/case.h"
@@ -734,10 +736,32 @@ absl::Status RunCaseShow(const ParsedArgs& a) {
   return absl::OkStatus();
 }
 
+std::unique_ptr<v1::FieldSync::Stub> FieldSyncStub(const OfficeCredential& c) {
+  return v1::FieldSync::NewStub(
+      grpc::CreateChannel(c.server, grpc::InsecureChannelCredentials()));
+}
+
+// For a rectification report: strips, hashes and uploads FILE at once, and
+// prints the reference `case rectify --evidence` takes.
+absl::Status RunEvidencePut(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(OfficeCredential c, ResolveOffice(a));
+  FL_ASSIGN_OR_RETURN(LocalEvidence::Prepared p,
+                      LocalEvidence("").Prepare(a.positionals[0], Limits()));
+  FL_ASSIGN_OR_RETURN(
+      v1::UploadStatus done,
+      UploadEvidence(*FieldSyncStub(c), c.token, p.ref.media_type(), p.bytes,
+                     UploadOptions()));
+  if (!done.complete()) {
+    return absl::UnavailableError("the node did not complete the upload");
+  }
+  std::cout << p.ref.sha256() << ":" << p.ref.media_type() << ":"
+            << p.ref.size_bytes() << "\n";
+  return absl::OkStatus();
+}
+
 absl::Status RunEvidenceGet(const ParsedArgs& a) {
   FL_ASSIGN_OR_RETURN(OfficeCredential c, ResolveOffice(a));
-  auto stub = v1::FieldSync::NewStub(
-      grpc::CreateChannel(c.server, grpc::InsecureChannelCredentials()));
+  auto stub = FieldSyncStub(c);
   const std::string path = *a.Get("output");
   FL_ASSIGN_OR_RETURN(
       uint64_t size, DownloadEvidence(*stub, c.token, a.positionals[0],
@@ -1341,6 +1365,12 @@ const std::vector<Command>& Commands() {
        OfficeOptions({}),
        "a case, its evidence (complete or pending) and its whole history",
        RunCaseShow},
+      {{"evidence", "put"},
+       "FILE",
+       OfficeOptions({}),
+       "strip, hash and upload a file for a rectification report; prints "
+       "SHA256:MEDIA-TYPE:BYTES for `case rectify --evidence`",
+       RunEvidencePut},
       {{"evidence", "get"},
        "SHA256",
        OfficeOptions(

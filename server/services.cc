@@ -21,6 +21,12 @@ namespace {
 
 constexpr absl::string_view kBearer = "Bearer ";
 
+// Who uploads evidence: inspectors for their findings, and the roles that
+// submit rectification reports for theirs (the admin, who runs the node,
+// does not).
+constexpr std::initializer_list<v1::Role> kUploaders = {
+    v1::ROLE_INSPECTOR, v1::ROLE_SUPERVISOR, v1::ROLE_UNIT_OFFICER};
+
 }  // namespace
 
 absl::StatusOr<v1::Principal> Authenticate(
@@ -74,7 +80,7 @@ grpc::ServerUnaryReactor* FieldSyncService::Push(
 grpc::ServerReadReactor<v1::EvidenceChunk>* FieldSyncService::UploadEvidence(
     grpc::CallbackServerContext* context, v1::UploadStatus* reply) {
   absl::StatusOr<v1::Principal> caller =
-      Authenticate(store_, *context, __func__, {v1::ROLE_INSPECTOR});
+      Authenticate(store_, *context, __func__, kUploaders);
   if (!caller.ok()) {
     // Refuses the stream before reading any of it.
     class Refused final : public grpc::ServerReadReactor<v1::EvidenceChunk> {
@@ -90,7 +96,7 @@ grpc::ServerReadReactor<v1::EvidenceChunk>* FieldSyncService::UploadEvidence(
 grpc::ServerUnaryReactor* FieldSyncService::GetUploadStatus(
     grpc::CallbackServerContext* context,
     const v1::GetUploadStatusRequest* request, v1::UploadStatus* reply) {
-  return Read(store_, context, __func__, {v1::ROLE_INSPECTOR},
+  return Read(store_, context, __func__, kUploaders,
               [this, request, reply](const v1::Principal&) {
                 return Assign(uploads_.Status(request->sha256()), reply);
               });

@@ -180,6 +180,22 @@ $fl --home "$work/insp2" evidence get "$photo_sha" --case "$eid" -o "$work/x" 2>
 grep -q "no case" "$work/err" || fail "foreign download: $(cat "$work/err")"
 [[ ! -e $work/x ]] || fail "a refused download left a file"
 
+# The unit's rectification report carries its own evidence, which the unit
+# uploads; the inspector may not download it, the supervisor may.
+$fl "${office[@]}" case accept "$eid" >/dev/null
+$fl "${office[@]}" case assign "$eid" --unit t11 --person 李四 --post 镇长 \
+  --deadline "$(date -d '+30 days' +%F)" --mechanism top-leader --by 区委书记 >/dev/null
+head -c 100000 /dev/urandom >"$work/report.pdf"
+ref=$($fl $(unit t11) evidence put "$work/report.pdf")
+[[ $ref == "$(sha256sum "$work/report.pdf" | cut -d' ' -f1):application/pdf:100000" ]] || fail "evidence put: $ref"
+$fl $(unit t11) case rectify "$eid" --text 已整改 --evidence "$ref" >/dev/null
+$fl "${office[@]}" evidence get "${ref%%:*}" --case "$eid" -o "$work/got.pdf" >/dev/null
+cmp "$work/report.pdf" "$work/got.pdf" || fail "the report's evidence differs"
+$fl $(unit t11) case show "$eid" | grep -q "$clip_sha" && fail "the unit sees the inspector's evidence"
+$fl --home "$work/insp1" evidence get "${ref%%:*}" --case "$eid" -o "$work/x" 2>"$work/err" \
+  && fail "the inspector downloaded the unit's evidence"
+grep -q "PERMISSION_DENIED\|shows you no evidence" "$work/err" || fail "inspector: $(cat "$work/err")"
+
 # A damaged local copy: DATA_LOSS, kept, not uploaded.
 printf 'a note' >"$work/note.txt"
 note_sha=$(sha256sum "$work/note.txt" | cut -d' ' -f1)

@@ -623,13 +623,12 @@ class EvidenceAccessTest : public SupervisionRolesTest {
     return out;
   }
 
-  void Upload(const std::string& bytes) {
+  void Upload(const std::string& bytes, const std::string& who = "inspector") {
     auto stub = v1::FieldSync::NewStub(channel_);
     client::UploadOptions options;
     options.sleep = [](absl::Duration) {};
-    auto status =
-        client::UploadEvidence(*stub, tokens_.at("inspector"),
-                               "application/octet-stream", bytes, options);
+    auto status = client::UploadEvidence(
+        *stub, tokens_.at(who), "application/octet-stream", bytes, options);
     ASSERT_TRUE(status.ok()) << status.status();
     ASSERT_TRUE(status->complete());
   }
@@ -693,7 +692,7 @@ TEST_F(EvidenceAccessTest, GetEvidenceForEveryRole) {
           .ok());
   EnrollAs("inspector2", v1::ROLE_INSPECTOR, "");
   Upload(photo);
-  Upload(report);
+  Upload(report, "officer");  // the unit uploads its report's evidence
 
   using Code = absl::StatusCode;
   const std::map<std::string, std::pair<Code, Code>> want = {
