@@ -5,6 +5,7 @@
 #include <system_error>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -278,13 +279,29 @@ absl::Status FieldClient::UploadEvidence(v1::FieldSync::StubInterface& stub,
   upload.sleep = options.sleep;
   upload.initial_backoff = options.initial_backoff;
   upload.max_backoff = options.max_backoff;
+  // The findings whose evidence the node needs, and the copies that serve
+  // none of them.
+  std::vector<const FindingView*> active;
+  absl::flat_hash_set<std::string> needed;
   for (const FindingView& view : views) {
     const bool rejected_report = view.sync_state == SyncState::kRejected &&
                                  view.rejected_action == "report";
     const bool withdrawn = view.withdrawn_here ||
                            view.server_status == v1::FINDING_STATUS_WITHDRAWN;
     if (view.first_seq == 0 || rejected_report || withdrawn) continue;
+    active.push_back(&view);
     for (const v1::EvidenceRef& ref : view.finding.evidence()) {
+      needed.insert(ref.sha256());
+    }
+  }
+  FL_ASSIGN_OR_RETURN(std::vector<std::string> copies, local_.List());
+  for (const std::string& sha256 : copies) {
+    if (needed.contains(sha256)) continue;
+    FL_RETURN_IF_ERROR(local_.Remove(sha256));
+    ++report.dropped;
+  }
+  for (const FindingView* view : active) {
+    for (const v1::EvidenceRef& ref : view->finding.evidence()) {
       if (!local_.Has(ref.sha256())) continue;
       absl::StatusOr<std::string> bytes = local_.Read(ref.sha256());
       absl::StatusOr<v1::UploadStatus> done =

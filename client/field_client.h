@@ -141,7 +141,8 @@ class FieldClient {
   // address when not empty. Then uploads the evidence copies of this
   // device's findings (not of rejected reports or withdrawn findings),
   // resuming where the node is, and removes each copy once the node holds
-  // it complete; report.evidence says what happened to each. An upload
+  // it complete, and the copies no such finding refers to any more;
+  // report.evidence says what happened to each. An upload
   // that fails for a reason of its own (a damaged copy: DATA_LOSS; refused
   // content) does not stop the others; any other failure stops the uploads
   // for this sync. FAILED_PRECONDITION before Enroll.

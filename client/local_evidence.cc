@@ -10,6 +10,7 @@
 #include "core/media.h"
 #include "core/status_macros.h"
 #include "core/text.h"
+#include "core/validation.h"
 #include "storage/files.h"
 
 namespace fieldledger::client {
@@ -88,6 +89,21 @@ absl::StatusOr<std::string> LocalEvidence::Read(
         " no longer hashes to its name (damaged); kept, not uploaded"));
   }
   return bytes;
+}
+
+absl::StatusOr<std::vector<std::string>> LocalEvidence::List() const {
+  std::vector<std::string> names;
+  std::error_code error;
+  if (!std::filesystem::exists(dir_, error)) return names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, error)) {
+    const std::string name = entry.path().filename().string();
+    if (IsSha256Hex(name)) names.push_back(name);
+  }
+  if (error) {
+    return absl::InternalError(
+        absl::StrCat("cannot list ", dir_, ": ", error.message()));
+  }
+  return names;
 }
 
 absl::Status LocalEvidence::Remove(absl::string_view sha256) const {

@@ -17,6 +17,7 @@
 #define FIELDLEDGER_CLIENT_LOCAL_EVIDENCE_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -56,6 +57,9 @@ class LocalEvidence {
   // The copy's bytes. NOT_FOUND when there is none; DATA_LOSS, and the copy
   // is kept, when they no longer hash to `sha256` (a damaged disk).
   absl::StatusOr<std::string> Read(absl::string_view sha256) const;
+
+  // The names (sha256) of every copy on the device, in no particular order.
+  absl::StatusOr<std::vector<std::string>> List() const;
 
   // Removes the copy; OK when there is none.
   absl::Status Remove(absl::string_view sha256) const;

@@ -280,6 +280,11 @@ absl::Status RunSync(const ParsedArgs& a) {
     }
     std::cout << "\n";
   }
+  if (evidence.dropped > 0) {
+    std::cout << "removed " << evidence.dropped << " evidence cop"
+              << (evidence.dropped == 1 ? "y" : "ies")
+              << " of withdrawn or rejected findings from this device\n";
+  }
   absl::Status first_failure;
   for (const auto& [sha256, why] : evidence.failed) {
     std::cout << "  evidence " << sha256 << ": "

@@ -119,6 +119,10 @@ struct EvidenceSyncReport {
   size_t uploaded = 0;
   // Their bytes.
   uint64_t bytes = 0;
+  // Copies no finding on this device refers to any more (its report was
+  // rejected, it was withdrawn, or the amendment that attached it was
+  // rejected): removed, not uploaded.
+  size_t dropped = 0;
   // Pieces not uploaded, by sha256, and why (DATA_LOSS for a damaged local
   // copy); their copies are kept for the next sync.
   std::vector<std::pair<std::string, absl::Status>> failed;

@@ -376,6 +376,21 @@ TEST_F(EndToEndTest, EvidenceIsPendingUntilSyncUploadsItAndDownloadsIdentical) {
   EXPECT_EQ(report->evidence.failed[0].second.code(),
             absl::StatusCode::kDataLoss);
   EXPECT_TRUE(std::filesystem::exists(copy));
+
+  // Withdrawn before its upload: the copy goes, unsent.
+  std::ofstream(clip_path, std::ios::binary) << "a third clip";
+  auto third = (*phone)->AddFinding(input, absl::Now());
+  ASSERT_TRUE(third.ok()) << third.status();
+  const std::string third_copy = options.home + "/evidence/" +
+                                 absl::BytesToHexString(Sha256("a third clip"));
+  ASSERT_TRUE(std::filesystem::exists(third_copy));
+  ASSERT_TRUE((*phone)->WithdrawFinding(*third, "拍错了").ok());
+  report = (*phone)->Sync(sync_options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->evidence.dropped, 1u);
+  EXPECT_EQ(report->evidence.uploaded, 0u);
+  EXPECT_FALSE(std::filesystem::exists(third_copy));
+  EXPECT_TRUE(std::filesystem::exists(copy));  // the damaged one stays
 }
 
 }  // namespace
