@@ -81,6 +81,46 @@ rocksdb::Slice ToSlice(absl::string_view s) {
   return rocksdb::Slice(s.data(), s.size());
 }
 
+// A running SHA-256 of evidence from byte 0, and its first 64 KiB: what
+// `accept` sees as `head`, however the uploader cut its chunks.
+class Digest {
+ public:
+  Digest() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+    ok_ = ctx_ && EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) == 1;
+  }
+
+  // The bytes hashed so far.
+  uint64_t size() const { return size_; }
+  const std::string& head() const { return head_; }
+
+  void Add(absl::string_view bytes) {
+    constexpr size_t kHeadBytes = 64 << 10;
+    if (head_.size() < kHeadBytes) {
+      const absl::string_view more = bytes.substr(0, kHeadBytes - head_.size());
+      head_.append(more.data(), more.size());
+    }
+    if (ok_) ok_ = EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size()) == 1;
+    size_ += bytes.size();
+  }
+
+  // Lower-case hex of the hash of everything added.
+  absl::StatusOr<std::string> Hex() {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (!ok_ || EVP_DigestFinal_ex(ctx_.get(), digest, &length) != 1) {
+      return absl::InternalError("SHA-256 unavailable");
+    }
+    return absl::BytesToHexString(
+        absl::string_view(reinterpret_cast<const char*>(digest), length));
+  }
+
+ private:
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
+  bool ok_ = false;
+  uint64_t size_ = 0;
+  std::string head_;
+};
+
 }  // namespace
 
 class EvidenceStore::Impl {
@@ -101,23 +141,35 @@ class EvidenceStore::Impl {
   // Holds one evidence's name so that its uploads do not interleave.
   class Hold {
    public:
-    Hold(Impl& impl, absl::string_view sha256) : impl_(impl), sha256_(sha256) {
+    enum Mode { kWait, kTry };
+    // kWait waits until no other Hold has the name; kTry gives up at once,
+    // leaving held() false.
+    Hold(Impl& impl, absl::string_view sha256, Mode mode = kWait)
+        : impl_(impl), sha256_(sha256) {
       absl::MutexLock lock(&impl_.mu_);
-      impl_.mu_.Await(absl::Condition(
-          +[](Hold* h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(h->impl_.mu_) {
-            return !h->impl_.busy_.contains(h->sha256_);
-          },
-          this));
-      impl_.busy_.insert(sha256_);
+      if (mode == kWait) {
+        impl_.mu_.Await(absl::Condition(
+            +[](Hold* h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(h->impl_.mu_) {
+              return !h->impl_.busy_.contains(h->sha256_);
+            },
+            this));
+      }
+      held_ = impl_.busy_.insert(sha256_).second;
     }
     ~Hold() {
+      if (!held_) return;
       absl::MutexLock lock(&impl_.mu_);
       impl_.busy_.erase(sha256_);
     }
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+
+    bool held() const { return held_; }
 
    private:
     Impl& impl_;
     const std::string sha256_;
+    bool held_ = false;
   };
 
   absl::StatusOr<std::optional<Record>> Get(absl::string_view sha256) {
@@ -130,8 +182,11 @@ class EvidenceStore::Impl {
     return r;
   }
 
-  absl::Status Write(rocksdb::WriteBatch& batch) {
-    return ToStatus(db_->Write(write_options_, &batch));
+  // Writes `batch`; waits for the WAL sync when `sync` and options_.sync.
+  absl::Status Write(rocksdb::WriteBatch& batch, bool sync = true) {
+    rocksdb::WriteOptions options = write_options_;
+    options.sync = options.sync && sync;
+    return ToStatus(db_->Write(options, &batch));
   }
 
   // Adds the removal of everything stored for `sha256` to `batch`.
@@ -143,10 +198,37 @@ class EvidenceStore::Impl {
     batch.Delete(cfs_[kUploads], ToSlice(sha256)).PermitUncheckedError();
   }
 
+  // The record of `sha256` (Begin's contract), created when missing. The
+  // caller holds the name.
+  absl::StatusOr<Record> BeginHeld(absl::string_view sha256, uint64_t size,
+                                   absl::string_view media_type,
+                                   absl::Time now) {
+    FL_ASSIGN_OR_RETURN(std::optional<Record> r, Get(sha256));
+    if (r) {
+      if (r->state.size != size) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "size: ", size, " bytes, but this evidence was begun with ",
+            r->state.size));
+      }
+      return *r;
+    }
+    Record fresh;
+    fresh.state.size = size;
+    fresh.state.media_type = std::string(media_type);
+    fresh.updated_unix = absl::ToUnixSeconds(now);
+    rocksdb::WriteBatch batch;
+    FL_RETURN_IF_ERROR(ToStatus(
+        batch.Put(cfs_[kUploads], ToSlice(sha256), EncodeRecord(fresh))));
+    FL_RETURN_IF_ERROR(Write(batch));
+    return fresh;
+  }
+
   // Calls `fn(offset, bytes)` for each stored chunk of `sha256` that holds
-  // a byte at or after `from`, in order, until it returns false.
+  // a byte in [from, to), in order, until it returns false. Keys at or past
+  // `to` (a crash may leave chunks past the durable offset) are not read.
   template <typename Fn>
-  absl::Status ScanChunks(absl::string_view sha256, uint64_t from, Fn fn) {
+  absl::Status ScanChunks(absl::string_view sha256, uint64_t from, uint64_t to,
+                          Fn fn) {
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(rocksdb::ReadOptions(), cfs_[kChunks]));
     const std::string start = ChunkKey(sha256, from);
@@ -161,65 +243,41 @@ class EvidenceStore::Impl {
       if (!ConsumeUint64(key, offset) || !key.empty()) {
         return absl::DataLossError("unreadable evidence chunk key");
       }
-      if (!fn(offset,
-              absl::string_view(it->value().data(), it->value().size()))) {
-        break;
+      if (offset >= to) break;
+      absl::string_view bytes(it->value().data(), it->value().size());
+      if (offset + bytes.size() <= from) continue;
+      if (offset < from) {
+        bytes.remove_prefix(from - offset);
+        offset = from;
       }
+      if (offset + bytes.size() > to) bytes = bytes.substr(0, to - offset);
+      if (!fn(offset, bytes)) break;
     }
     return ToStatus(it->status());
   }
 
-  // The stored chunks of `sha256` followed by `tail`.
-  absl::StatusOr<std::string> Content(absl::string_view sha256,
+  // Whether a chunk key of `sha256` at or past `offset` exists.
+  absl::StatusOr<bool> HasChunksFrom(absl::string_view sha256,
+                                     uint64_t offset) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cfs_[kChunks]));
+    it->Seek(ChunkKey(sha256, offset));
+    const bool found = it->Valid() && it->key().starts_with(ToSlice(sha256));
+    FL_RETURN_IF_ERROR(ToStatus(it->status()));
+    return found;
+  }
+
+  // The stored bytes [0, end) of `sha256` followed by `tail`.
+  absl::StatusOr<std::string> Content(absl::string_view sha256, uint64_t end,
                                       absl::string_view tail) {
     std::string content;
     FL_RETURN_IF_ERROR(
-        ScanChunks(sha256, 0, [&](uint64_t, absl::string_view bytes) {
+        ScanChunks(sha256, 0, end, [&](uint64_t, absl::string_view bytes) {
           content.append(bytes.data(), bytes.size());
           return true;
         }));
     content.append(tail.data(), tail.size());
     return content;
-  }
-
-  // The first bytes `accept` sees, however the uploader cut its chunks.
-  static void AddToHead(std::string& head, absl::string_view bytes) {
-    constexpr size_t kHeadBytes = 64 << 10;
-    if (head.size() < kHeadBytes) {
-      const absl::string_view more = bytes.substr(0, kHeadBytes - head.size());
-      head.append(more.data(), more.size());
-    }
-  }
-
-  // Whether the stored chunks of `sha256` and then `tail` may complete it.
-  // Hashes a chunk at a time.
-  absl::Status Verify(absl::string_view sha256, absl::string_view tail) {
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(
-        EVP_MD_CTX_new(), EVP_MD_CTX_free);
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
-      return absl::InternalError("SHA-256 unavailable");
-    }
-    std::string head;
-    FL_RETURN_IF_ERROR(
-        ScanChunks(sha256, 0, [&](uint64_t, absl::string_view bytes) {
-          AddToHead(head, bytes);
-          EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size());
-          return true;
-        }));
-    AddToHead(head, tail);
-    EVP_DigestUpdate(ctx.get(), tail.data(), tail.size());
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_DigestFinal_ex(ctx.get(), digest, &length);
-    const std::string actual = absl::BytesToHexString(
-        absl::string_view(reinterpret_cast<const char*>(digest), length));
-    if (actual != sha256) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("sha256: the bytes hash to ", actual, ", not ", sha256,
-                       "; the upload was discarded"));
-    }
-    if (!options_.accept) return absl::OkStatus();
-    return options_.accept(head, [&] { return Content(sha256, tail); });
   }
 
   const EvidenceOptions options_;
@@ -231,6 +289,166 @@ class EvidenceStore::Impl {
   absl::Mutex mu_;
   absl::flat_hash_set<std::string> busy_ ABSL_GUARDED_BY(mu_);
 };
+
+// What a Writer keeps between calls.
+struct EvidenceStore::Writer::Session {
+  // `hash_from_start`: hash the durable prefix at the first Append (a
+  // session of many appends); otherwise only when completing (one append).
+  Session(Impl& impl, absl::string_view sha256, std::unique_ptr<Impl::Hold> hold,
+          const Record& record, bool hash_from_start)
+      : impl(impl),
+        sha256(sha256),
+        hold(std::move(hold)),
+        record(record),
+        durable(record.state.received),
+        hash_from_start(hash_from_start) {}
+
+  absl::StatusOr<UploadState> Append(uint64_t offset, absl::string_view bytes,
+                                     absl::Time now);
+  absl::StatusOr<UploadState> Commit(absl::Time now);
+
+  // Hashes the stored bytes from what the digest has up to `offset`.
+  absl::Status CatchUp(uint64_t offset) {
+    return impl.ScanChunks(sha256, digest.size(), offset,
+                           [&](uint64_t, absl::string_view bytes) {
+                             digest.Add(bytes);
+                             return true;
+                           });
+  }
+
+  // Whether the bytes hashed so far may complete the evidence; `tail` is the
+  // last chunk, not yet stored.
+  absl::Status Verify(absl::string_view tail) {
+    FL_ASSIGN_OR_RETURN(const std::string actual, digest.Hex());
+    if (actual != sha256) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("sha256: the bytes hash to ", actual, ", not ", sha256,
+                       "; the upload was discarded"));
+    }
+    if (!impl.options_.accept) return absl::OkStatus();
+    const uint64_t stored = record.state.received;
+    return impl.options_.accept(
+        digest.head(), [&] { return impl.Content(sha256, stored, tail); });
+  }
+
+  Impl& impl;
+  const std::string sha256;
+  const std::unique_ptr<Impl::Hold> hold;
+  // `received` counts the bytes appended, durable or not.
+  Record record;
+  uint64_t durable;
+  const bool hash_from_start;
+  Digest digest;
+  // Chunk keys past `durable` (left by a crash) were deleted or not there.
+  bool tail_clear = false;
+  // Set once the upload was discarded or a write failed: the session is over.
+  absl::Status broken;
+};
+
+absl::StatusOr<UploadState> EvidenceStore::Writer::Session::Append(
+    uint64_t offset, absl::string_view bytes, absl::Time now) {
+  FL_RETURN_IF_ERROR(broken);
+  if (bytes.empty()) return absl::InvalidArgumentError("chunk: empty");
+  if (bytes.size() > impl.options_.max_chunk_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("chunk: ", bytes.size(), " bytes, over the limit of ",
+                     impl.options_.max_chunk_bytes, " bytes per chunk"));
+  }
+  UploadState& state = record.state;
+  if (state.complete) return state;
+  if (offset != state.received) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "offset: ", offset, ", but the node has ", state.received,
+        " bytes of evidence ", sha256, "; resume at ", state.received));
+  }
+  const uint64_t end = offset + bytes.size();
+  if (end > state.size) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "chunk: ends at byte ", end, ", past the declared size ", state.size));
+  }
+
+  if (hash_from_start || end == state.size) {
+    FL_RETURN_IF_ERROR(CatchUp(offset));
+  }
+  rocksdb::WriteBatch batch;
+  if (!tail_clear) {
+    FL_ASSIGN_OR_RETURN(const bool stale, impl.HasChunksFrom(sha256, durable));
+    if (stale) {
+      FL_RETURN_IF_ERROR(ToStatus(batch.DeleteRange(
+          impl.cfs_[kChunks], ChunkKey(sha256, durable),
+          ChunkKey(sha256, UINT64_MAX))));
+    }
+  }
+  // From here on a failure ends the session: the digest has the bytes.
+  if (digest.size() == offset) digest.Add(bytes);
+  const bool completes = end == state.size;
+  if (completes) {
+    if (absl::Status refused = Verify(bytes); !refused.ok()) {
+      rocksdb::WriteBatch discard;
+      impl.Discard(sha256, discard);
+      broken = impl.Write(discard);
+      if (broken.ok()) {
+        broken = absl::NotFoundError(
+            absl::StrCat("evidence ", sha256, ": no upload begun"));
+      }
+      return refused;
+    }
+  }
+  FL_RETURN_IF_ERROR(ToStatus(
+      batch.Put(impl.cfs_[kChunks], ChunkKey(sha256, offset), ToSlice(bytes))));
+  Record next = record;
+  next.state.received = end;
+  next.state.complete = completes;
+  if (completes) {
+    next.updated_unix = absl::ToUnixSeconds(now);
+    FL_RETURN_IF_ERROR(ToStatus(batch.Put(impl.cfs_[kUploads], ToSlice(sha256),
+                                          EncodeRecord(next))));
+  }
+  if (absl::Status written = impl.Write(batch, /*sync=*/completes);
+      !written.ok()) {
+    broken = written;
+    return written;
+  }
+  tail_clear = true;
+  record = next;
+  if (completes) durable = end;
+  return state;
+}
+
+absl::StatusOr<UploadState> EvidenceStore::Writer::Session::Commit(
+    absl::Time now) {
+  FL_RETURN_IF_ERROR(broken);
+  if (durable == record.state.received) return record.state;
+  record.updated_unix = absl::ToUnixSeconds(now);
+  rocksdb::WriteBatch batch;
+  FL_RETURN_IF_ERROR(ToStatus(batch.Put(impl.cfs_[kUploads], ToSlice(sha256),
+                                        EncodeRecord(record))));
+  if (absl::Status written = impl.Write(batch); !written.ok()) {
+    broken = written;
+    return written;
+  }
+  durable = record.state.received;
+  return record.state;
+}
+
+EvidenceStore::Writer::Writer(std::unique_ptr<Session> session)
+    : session_(std::move(session)) {}
+EvidenceStore::Writer::~Writer() = default;
+
+const UploadState& EvidenceStore::Writer::state() const {
+  return session_->record.state;
+}
+
+uint64_t EvidenceStore::Writer::durable() const { return session_->durable; }
+
+absl::StatusOr<UploadState> EvidenceStore::Writer::Append(
+    uint64_t offset, absl::string_view bytes, absl::Time now) {
+  return session_->Append(offset, bytes, now);
+}
+
+absl::StatusOr<UploadState> EvidenceStore::Writer::Commit(absl::Time now) {
+  return session_->Commit(now);
+}
 
 absl::StatusOr<std::unique_ptr<EvidenceStore>> EvidenceStore::Open(
     const EvidenceOptions& options) {
@@ -272,39 +490,55 @@ absl::StatusOr<std::optional<UploadState>> EvidenceStore::Status(
   return r->state;
 }
 
-absl::StatusOr<UploadState> EvidenceStore::Begin(absl::string_view sha256,
-                                                 uint64_t size,
-                                                 absl::string_view media_type,
-                                                 absl::Time now) {
+namespace {
+
+// Begin's checks of its arguments.
+absl::Status ValidateBegin(absl::string_view sha256, uint64_t size,
+                           absl::string_view media_type, uint64_t max_bytes) {
   FL_RETURN_IF_ERROR(ValidateName(sha256));
   if (size == 0) return absl::InvalidArgumentError("size: must be positive");
-  if (size > impl_->options_.max_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("size: ", size, " bytes, over the limit of ",
-                     impl_->options_.max_bytes, " bytes per evidence"));
+  if (size > max_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("size: ", size,
+                                                   " bytes, over the limit of ",
+                                                   max_bytes,
+                                                   " bytes per evidence"));
   }
   if (media_type.empty()) {
     return absl::InvalidArgumentError("media_type: missing");
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<UploadState> EvidenceStore::Begin(absl::string_view sha256,
+                                                 uint64_t size,
+                                                 absl::string_view media_type,
+                                                 absl::Time now) {
+  FL_RETURN_IF_ERROR(
+      ValidateBegin(sha256, size, media_type, impl_->options_.max_bytes));
   Impl::Hold hold(*impl_, sha256);
-  FL_ASSIGN_OR_RETURN(std::optional<Record> r, impl_->Get(sha256));
-  if (r) {
-    if (r->state.size != size) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "size: ", size, " bytes, but this evidence was begun with ",
-          r->state.size));
-    }
-    return r->state;
+  FL_ASSIGN_OR_RETURN(Record r,
+                      impl_->BeginHeld(sha256, size, media_type, now));
+  return r.state;
+}
+
+absl::StatusOr<std::unique_ptr<EvidenceStore::Writer>>
+EvidenceStore::OpenWriter(absl::string_view sha256, uint64_t size,
+                          absl::string_view media_type, absl::Time now) {
+  FL_RETURN_IF_ERROR(
+      ValidateBegin(sha256, size, media_type, impl_->options_.max_bytes));
+  auto hold = std::make_unique<Impl::Hold>(*impl_, sha256, Impl::Hold::kTry);
+  if (!hold->held()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "evidence ", sha256,
+        ": another upload of it is under way; resume where GetUploadStatus "
+        "says once it ends"));
   }
-  Record fresh;
-  fresh.state.size = size;
-  fresh.state.media_type = std::string(media_type);
-  fresh.updated_unix = absl::ToUnixSeconds(now);
-  rocksdb::WriteBatch batch;
-  FL_RETURN_IF_ERROR(ToStatus(
-      batch.Put(impl_->cfs_[kUploads], ToSlice(sha256), EncodeRecord(fresh))));
-  FL_RETURN_IF_ERROR(impl_->Write(batch));
-  return fresh.state;
+  FL_ASSIGN_OR_RETURN(Record r,
+                      impl_->BeginHeld(sha256, size, media_type, now));
+  return std::unique_ptr<Writer>(new Writer(std::make_unique<Writer::Session>(
+      *impl_, sha256, std::move(hold), r, /*hash_from_start=*/true)));
 }
 
 absl::StatusOr<UploadState> EvidenceStore::Append(absl::string_view sha256,
@@ -312,48 +546,17 @@ absl::StatusOr<UploadState> EvidenceStore::Append(absl::string_view sha256,
                                                   absl::string_view bytes,
                                                   absl::Time now) {
   FL_RETURN_IF_ERROR(ValidateName(sha256));
-  if (bytes.empty()) return absl::InvalidArgumentError("chunk: empty");
-  if (bytes.size() > impl_->options_.max_chunk_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("chunk: ", bytes.size(), " bytes, over the limit of ",
-                     impl_->options_.max_chunk_bytes, " bytes per chunk"));
-  }
-  Impl::Hold hold(*impl_, sha256);
+  auto hold = std::make_unique<Impl::Hold>(*impl_, sha256);
   FL_ASSIGN_OR_RETURN(std::optional<Record> r, impl_->Get(sha256));
   if (!r) {
     return absl::NotFoundError(
         absl::StrCat("evidence ", sha256, ": no upload begun"));
   }
-  if (r->state.complete) return r->state;
-  if (offset != r->state.received) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "offset: ", offset, ", but the node has ", r->state.received,
-        " bytes of evidence ", sha256, "; resume at ", r->state.received));
-  }
-  const uint64_t end = offset + bytes.size();
-  if (end > r->state.size) {
-    return absl::OutOfRangeError(absl::StrCat("chunk: ends at byte ", end,
-                                              ", past the declared size ",
-                                              r->state.size));
-  }
-
-  rocksdb::WriteBatch batch;
-  if (end == r->state.size) {
-    if (absl::Status refused = impl_->Verify(sha256, bytes); !refused.ok()) {
-      impl_->Discard(sha256, batch);
-      FL_RETURN_IF_ERROR(impl_->Write(batch));
-      return refused;
-    }
-    r->state.complete = true;
-  }
-  r->state.received = end;
-  r->updated_unix = absl::ToUnixSeconds(now);
-  FL_RETURN_IF_ERROR(ToStatus(batch.Put(
-      impl_->cfs_[kChunks], ChunkKey(sha256, offset), ToSlice(bytes))));
-  FL_RETURN_IF_ERROR(ToStatus(
-      batch.Put(impl_->cfs_[kUploads], ToSlice(sha256), EncodeRecord(*r))));
-  FL_RETURN_IF_ERROR(impl_->Write(batch));
-  return r->state;
+  // One append: the stored bytes are hashed only if it completes them.
+  Writer::Session session(*impl_, sha256, std::move(hold), *r,
+                          /*hash_from_start=*/false);
+  FL_RETURN_IF_ERROR(session.Append(offset, bytes, now).status());
+  return session.Commit(now);
 }
 
 absl::Status EvidenceStore::Read(
@@ -369,13 +572,9 @@ absl::Status EvidenceStore::Read(
     return absl::OutOfRangeError(
         absl::StrCat("offset: ", offset, ", past the size ", r->state.size));
   }
-  return impl_->ScanChunks(sha256, offset,
-                           [&](uint64_t start, absl::string_view bytes) {
-                             if (start + bytes.size() <= offset) return true;
-                             if (start < offset)
-                               bytes.remove_prefix(offset - start);
-                             return fn(bytes);
-                           });
+  return impl_->ScanChunks(
+      sha256, offset, r->state.size,
+      [&](uint64_t, absl::string_view bytes) { return fn(bytes); });
 }
 
 absl::StatusOr<int> EvidenceStore::ExpirePartial(absl::Time cutoff) {
@@ -395,7 +594,10 @@ absl::StatusOr<int> EvidenceStore::ExpirePartial(absl::Time cutoff) {
   }
   int removed = 0;
   for (const std::string& sha256 : stale) {
-    Impl::Hold hold(*impl_, sha256);
+    // A name being written to is not stale; waiting for it could wait for
+    // as long as its uploader takes.
+    Impl::Hold hold(*impl_, sha256, Impl::Hold::kTry);
+    if (!hold.held()) continue;
     // Look again: an Append may have come in since the scan.
     FL_ASSIGN_OR_RETURN(std::optional<Record> r, impl_->Get(sha256));
     if (!r || r->state.complete ||

@@ -3,28 +3,36 @@
 //
 //   FL_ASSIGN_OR_RETURN(auto evidence,
 //                       EvidenceStore::Open({.path = "./data/evidence"}));
-//   FL_ASSIGN_OR_RETURN(UploadState s,
-//                       evidence->Begin(sha256_hex, size, "image/jpeg", now));
-//   while (!s.complete) {       // resume from what the node durably has
-//     FL_ASSIGN_OR_RETURN(s, evidence->Append(sha256_hex, s.received,
-//                                             NextChunk(s.received), now));
+//   FL_ASSIGN_OR_RETURN(auto writer, evidence->OpenWriter(
+//                           sha256_hex, size, "image/jpeg", now));
+//   while (!writer->state().complete) {   // from what the node durably has
+//     const uint64_t at = writer->state().received;
+//     FL_RETURN_IF_ERROR(writer->Append(at, NextChunk(at), now).status());
+//     if (writer->state().received - writer->durable() >= 16 << 20) {
+//       FL_RETURN_IF_ERROR(writer->Commit(now).status());
+//     }
 //   }
 //
 // Evidence is named by the SHA-256 of its bytes (64 lower-case hex digits).
 // An upload declares the size up front, then appends chunks strictly in
-// order; each Append is durable (WAL synced) when it returns, so after a
-// dropped connection or a crash the uploader continues from `received` and
-// sends no earlier byte again. The last chunk triggers the check of the
-// whole content against its name: a mismatch discards the upload, so bad
-// bytes are never served as good. Content already complete is not stored
-// again: Begin reports it complete at once.
+// order. A Writer (one uploader's session) appends without waiting for a
+// sync and makes everything appended durable at Commit (one WAL sync for
+// many chunks); the one-shot Append is durable when it returns. After a
+// dropped connection or a crash the uploader continues from the durable
+// `received` and sends no earlier byte again. The last chunk triggers the
+// check of the whole content against its name (hashed as it arrives): a
+// mismatch discards the upload, so bad bytes are never served as good.
+// Content already complete is not stored again: Begin reports it complete at
+// once.
 //
 // The evidence lives in a RocksDB of its own, apart from the event log:
 // megabytes of photos must not pass through the WAL whose sync every Push
 // waits for. Chunks go to blob files (integrated BlobDB).
 //
-// Thread-safe. Appends to one evidence are serialized; different evidence
-// is written concurrently.
+// Thread-safe. Appends to one evidence are serialized: a Writer holds its
+// evidence for its whole life, and Begin, Append and ExpirePartial wait for
+// (or, ExpirePartial, skip) evidence a Writer holds; different evidence is
+// written concurrently. A Writer is used by one thread at a time.
 #ifndef FIELDLEDGER_STORAGE_EVIDENCE_STORE_H_
 #define FIELDLEDGER_STORAGE_EVIDENCE_STORE_H_
 
@@ -48,7 +56,8 @@ struct EvidenceOptions {
   uint64_t max_bytes = 64 << 20;
   // Largest chunk one Append takes, in bytes.
   uint64_t max_chunk_bytes = 2 << 20;
-  // Sync the WAL before an Append returns. Only benchmarks turn this off.
+  // Sync the WAL before an Append or Commit returns. Only benchmarks turn
+  // this off.
   bool sync = true;
   // When set, evidence must pass it (after its hash) before it counts as
   // complete; an error discards the upload and is returned by the Append
@@ -94,6 +103,18 @@ class EvidenceStore {
                                     absl::string_view media_type,
                                     absl::Time now);
 
+  // One uploader's session on one evidence (from OpenWriter); see the top of
+  // this file.
+  class Writer;
+
+  // Begins `sha256` as Begin does (same errors) and opens a session on it
+  // that starts at its durable `received`. FAILED_PRECONDITION when another
+  // Writer holds it (never waits: the caller may serve other uploads on its
+  // thread).
+  absl::StatusOr<std::unique_ptr<Writer>> OpenWriter(
+      absl::string_view sha256, uint64_t size, absl::string_view media_type,
+      absl::Time now);
+
   // Appends `bytes` at `offset`, durably. Complete evidence ignores the
   // chunk and reports itself complete. Errors, each leaving the stored
   // state as it was: NOT_FOUND when no upload was begun; FAILED_PRECONDITION
@@ -119,6 +140,42 @@ class EvidenceStore {
   class Impl;
   explicit EvidenceStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+class EvidenceStore::Writer {
+ public:
+  // Releases the evidence. Bytes appended since the last Commit are not
+  // durable: after a crash the upload resumes from the last Commit.
+  ~Writer();
+
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // The evidence as this session has it: `received` counts every byte
+  // appended, durable or not.
+  const UploadState& state() const;
+  // Bytes durable (what Status reports): at the session's start, its last
+  // Commit, or its completion.
+  uint64_t durable() const;
+
+  // Appends `bytes` at `offset` without waiting for a sync; the chunk that
+  // completes the evidence is checked against its name and `accept` and
+  // made durable with everything before it. Errors as EvidenceStore::Append,
+  // with `offset` checked against state().received. After an error that
+  // discarded the upload, or a failed write, every call returns that error.
+  absl::StatusOr<UploadState> Append(uint64_t offset, absl::string_view bytes,
+                                     absl::Time now);
+
+  // Makes every byte appended so far durable (one WAL sync) and records
+  // `now` as the upload's last activity; returns the durable state. Does
+  // nothing when nothing was appended since.
+  absl::StatusOr<UploadState> Commit(absl::Time now);
+
+ private:
+  friend class EvidenceStore;
+  struct Session;
+  explicit Writer(std::unique_ptr<Session> session);
+  std::unique_ptr<Session> session_;
 };
 
 }  // namespace fieldledger::storage
