@@ -1,5 +1,6 @@
 #include "server/evidence_uploads.h"
 
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -25,9 +26,10 @@ v1::UploadStatus ToProto(absl::string_view sha256,
 
 // One UploadEvidence stream. While the append thread stores one chunk the
 // stream already reads the next (at most kAhead chunks wait), so network
-// and disk overlap; chunks are stored in order. Finishes when the client
-// closes its side and all is stored, when the evidence is complete, or at
-// the first error.
+// and disk overlap; chunks are stored in order, through one
+// EvidenceStore::Writer that syncs every kCommitBytes, and once more when
+// the stream ends (the client finished, an error, or the evidence is
+// complete). Every sync and the stream's Finish happen on the append thread.
 class EvidenceUploads::Stream final
     : public grpc::ServerReadReactor<v1::EvidenceChunk> {
  public:
@@ -45,27 +47,21 @@ class EvidenceUploads::Stream final
   }
 
   void OnReadDone(bool ok) override {
-    std::optional<grpc::Status> finish;
-    {
-      absl::MutexLock lock(&mu_);
-      reading_ = false;
-      if (!ok) {  // the client is done sending, or the call is over
-        client_done_ = true;
-        finish = DoneLocked();
-      } else if (finished_) {
-        // A read that was under way when the stream finished: drop it, and
-        // post nothing that could outlive the stream.
-      } else {
-        waiting_.push_back(std::move(incoming_));
-        if (!storing_) {
-          storing_ = true;
-          uploads_.Post([this] { StoreWaiting(); });
-        }
-        ReadMoreLocked();
-      }
+    absl::MutexLock lock(&mu_);
+    reading_ = false;
+    // A read that was under way when the stream finished: drop it, and
+    // post nothing that could outlive the stream.
+    if (finished_) return;
+    if (ok) {
+      waiting_.push_back(std::move(incoming_));
+      ReadMoreLocked();
+    } else {  // the client is done sending, or the call is over
+      client_done_ = true;
     }
-    // Last: once finished, the stream may be deleted at any moment.
-    if (finish) Finish(*finish);
+    if (!storing_) {
+      storing_ = true;
+      uploads_.Post([this] { StoreWaiting(); });
+    }
   }
 
   void OnDone() override { delete this; }
@@ -74,62 +70,86 @@ class EvidenceUploads::Stream final
   static constexpr size_t kAhead = 3;
   // The most one coalesced append stores: EvidenceOptions::max_chunk_bytes.
   static constexpr size_t kCoalescedBytes = 2 << 20;
+  // Bytes appended between two syncs: the most a crash makes the client
+  // send again. Syncs of this size run at several times the rate of
+  // syncs of one chunk.
+  static constexpr uint64_t kCommitBytes = 16 << 20;
 
-  // On the append thread: stores the waiting chunks in order.
+  // On the append thread: stores the waiting chunks in order; once the
+  // client is done, or at the first error or completion, commits and
+  // finishes.
   void StoreWaiting() {
-    std::optional<grpc::Status> finish;
+    absl::Status stored;
     for (;;) {
       v1::EvidenceChunk chunk;
       {
         absl::MutexLock lock(&mu_);
-        if (waiting_.empty() || finished_) {
-          storing_ = false;
-          finish = DoneLocked();
-          ReadMoreLocked();
-          break;
+        if (waiting_.empty()) {
+          if (client_done_) break;
+          storing_ = false;  // the writer stays open for the next chunk
+          return;
         }
         chunk = std::move(waiting_.front());
         waiting_.pop_front();
         CoalesceLocked(chunk);
         ReadMoreLocked();
       }
-      const absl::Status stored = Store(chunk);
-      if (!stored.ok() || reply_->complete()) {
-        absl::MutexLock lock(&mu_);
-        storing_ = false;
-        finish = FinishLocked(stored.ok() ? grpc::Status::OK : ToGrpc(stored));
-        break;
-      }
+      stored = Store(chunk);
+      if (!stored.ok() || reply_->complete()) break;
     }
+    // Keep what arrived before an error too: the client resumes after it.
+    const absl::Status committed = Commit();
+    if (stored.ok()) stored = committed;
+    writer_.reset();  // frees the evidence for other streams
+    if (stored.ok() && reply_->sha256().empty()) {
+      stored = absl::InvalidArgumentError(
+          "sha256: the stream named no evidence");
+    }
+    std::optional<grpc::Status> finish;
+    {
+      absl::MutexLock lock(&mu_);
+      storing_ = false;
+      finish = FinishLocked(ToGrpc(stored));
+    }
+    // Last: once finished, the stream may be deleted at any moment.
     if (finish) Finish(*finish);
   }
 
-  // Stores one chunk and updates the reply. Only the append thread touches
-  // the reply while `storing_`.
+  // Stores one chunk and updates the reply (received then counts bytes not
+  // yet durable). Only the append thread touches the reply and the writer
+  // while `storing_`.
   absl::Status Store(const v1::EvidenceChunk& chunk) {
-    storage::EvidenceStore& store = uploads_.store_;
     const absl::Time now = absl::Now();
-    if (reply_->sha256().empty()) {
-      FL_ASSIGN_OR_RETURN(
-          storage::UploadState state,
-          store.Begin(chunk.sha256(), chunk.size(), chunk.media_type(), now));
-      *reply_ = ToProto(chunk.sha256(), state);
+    if (writer_ == nullptr) {
+      FL_ASSIGN_OR_RETURN(writer_, uploads_.store_.OpenWriter(
+                                       chunk.sha256(), chunk.size(),
+                                       chunk.media_type(), now));
+      *reply_ = ToProto(chunk.sha256(), writer_->state());
     } else if (!chunk.sha256().empty() && chunk.sha256() != reply_->sha256()) {
       return absl::InvalidArgumentError(
           "sha256: differs from the first message's; one evidence per "
           "stream");
     }
     if (chunk.data().empty() || reply_->complete()) return absl::OkStatus();
-    FL_ASSIGN_OR_RETURN(
-        storage::UploadState state,
-        store.Append(reply_->sha256(), chunk.offset(), chunk.data(), now));
+    FL_ASSIGN_OR_RETURN(storage::UploadState state,
+                        writer_->Append(chunk.offset(), chunk.data(), now));
+    *reply_ = ToProto(reply_->sha256(), state);
+    if (state.received - writer_->durable() >= kCommitBytes) return Commit();
+    return absl::OkStatus();
+  }
+
+  // Makes what the writer appended durable; the reply then says so.
+  absl::Status Commit() {
+    if (writer_ == nullptr) return absl::OkStatus();
+    FL_ASSIGN_OR_RETURN(storage::UploadState state,
+                        writer_->Commit(absl::Now()));
     *reply_ = ToProto(reply_->sha256(), state);
     return absl::OkStatus();
   }
 
   // Appends to `chunk` the waiting chunks that continue it, up to the
-  // store's chunk limit, so that one durable write (one WAL sync) stores
-  // what arrived while the previous one synced.
+  // store's chunk limit, so that one append stores what arrived while the
+  // previous one was stored.
   void CoalesceLocked(v1::EvidenceChunk& chunk)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     while (!waiting_.empty()) {
@@ -153,15 +173,6 @@ class EvidenceUploads::Stream final
     StartRead(&incoming_);
   }
 
-  // The status to finish with once the client is done and all is stored.
-  std::optional<grpc::Status> DoneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (!client_done_ || storing_ || !waiting_.empty()) return std::nullopt;
-    return FinishLocked(reply_->sha256().empty()
-                            ? ToGrpc(absl::InvalidArgumentError(
-                                  "sha256: the stream named no evidence"))
-                            : grpc::Status::OK);
-  }
-
   // Marks the stream finished; returns `status` for the caller to pass to
   // Finish() after unlocking, or nullopt when it was finished already.
   std::optional<grpc::Status> FinishLocked(const grpc::Status& status)
@@ -179,6 +190,8 @@ class EvidenceUploads::Stream final
   EvidenceUploads& uploads_;
   const std::string device_;
   v1::UploadStatus* const reply_;
+  // The session on the stream's evidence, from its first message on.
+  std::unique_ptr<storage::EvidenceStore::Writer> writer_;
 
   absl::Mutex mu_;
   bool opened_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,8 +1,9 @@
 // EvidenceUploads: the work behind FieldSync.UploadEvidence and
 // GetUploadStatus. Every chunk is appended on a thread of its own, because
-// each append waits for a WAL sync and gRPC threads never do; meanwhile
-// the stream reads ahead (at most three chunks wait), and the chunks that
-// arrived during one sync are stored by the next append together.
+// appends write to disk and wait for a WAL sync every 16 MiB and gRPC
+// threads never do; meanwhile the stream reads ahead (at most three chunks
+// wait), and the chunks that arrived during one append are stored by the
+// next together. GetUploadStatus reports only bytes synced.
 //
 //   EvidenceUploads uploads(evidence_store, {.max_per_device = 4});
 //   return uploads.Start(caller, reply);   // in the UploadEvidence handler

@@ -892,7 +892,9 @@ TEST(CrashTest, AnEvidenceUploadResumesAcrossKill9) {
   ASSERT_NO_FATAL_FAILURE(SetUpNode(*address, admin_token, 1, &credentials));
   const std::string token = credentials[0].token;
 
-  std::string data(24 << 20, '\0');
+  // Several of the node's 16 MiB commit windows, so that a kill lands
+  // between two syncs with unsynced chunks already written.
+  std::string data(48 << 20, '\0');
   for (char& c : data) c = static_cast<char>(rng());
   const std::string sha256 = absl::BytesToHexString(Sha256(data));
 
