@@ -27,9 +27,10 @@ v1::UploadStatus ToProto(absl::string_view sha256,
 // One UploadEvidence stream. While the append thread stores one chunk the
 // stream already reads the next (at most kAhead chunks wait), so network
 // and disk overlap; chunks are stored in order, through one
-// EvidenceStore::Writer that syncs every kCommitBytes, and once more when
-// the stream ends (the client finished, an error, or the evidence is
-// complete). Every sync and the stream's Finish happen on the append thread.
+// EvidenceStore::Writer: durable as the store's background flushes move
+// them to blob files, and all of them when the stream ends (the client
+// finished, an error, or the evidence is complete). That last commit and
+// the stream's Finish happen on the append thread.
 class EvidenceUploads::Stream final
     : public grpc::ServerReadReactor<v1::EvidenceChunk> {
  public:
@@ -70,10 +71,6 @@ class EvidenceUploads::Stream final
   static constexpr size_t kAhead = 3;
   // The most one coalesced append stores: EvidenceOptions::max_chunk_bytes.
   static constexpr size_t kCoalescedBytes = 2 << 20;
-  // Bytes appended between two syncs: the most a crash makes the client
-  // send again. Syncs of this size run at several times the rate of
-  // syncs of one chunk.
-  static constexpr uint64_t kCommitBytes = 16 << 20;
 
   // On the append thread: stores the waiting chunks in order; once the
   // client is done, or at the first error or completion, commits and
@@ -134,7 +131,6 @@ class EvidenceUploads::Stream final
     FL_ASSIGN_OR_RETURN(storage::UploadState state,
                         writer_->Append(chunk.offset(), chunk.data(), now));
     *reply_ = ToProto(reply_->sha256(), state);
-    if (state.received - writer_->durable() >= kCommitBytes) return Commit();
     return absl::OkStatus();
   }
 

@@ -1,6 +1,6 @@
 // EvidenceUploads: the work behind FieldSync.UploadEvidence and
 // GetUploadStatus. Every chunk is appended on a thread of its own, because
-// appends write to disk and wait for a WAL sync every 16 MiB and gRPC
+// appends write to disk and the end of a stream waits for a sync, and gRPC
 // threads never do; meanwhile the stream reads ahead (at most three chunks
 // wait), and the chunks that arrived during one append are stored by the
 // next together. GetUploadStatus reports only bytes synced.

@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include <atomic>
+#include <deque>
 #include <utility>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "core/status_macros.h"
 #include "rocksdb/db.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/write_batch.h"
 #include "storage/key_codec.h"
 #include "storage/rocks_status.h"
@@ -24,6 +27,7 @@ namespace {
 //   uploads  <sha256 hex>                  -> Record
 //   chunks   <sha256 hex><offset BE64>     -> the bytes from offset on
 enum Family { kUploads = 0, kChunks = 1 };
+constexpr char kChunksFamily[] = "chunks";
 
 struct Record {
   UploadState state;
@@ -121,13 +125,36 @@ class Digest {
   std::string head_;
 };
 
+// The newest sequence number that a completed flush of the chunks moved to
+// synced blob files. Flushes of one column family complete in order.
+class FlushWatch : public rocksdb::EventListener {
+ public:
+  void OnFlushCompleted(rocksdb::DB*,
+                        const rocksdb::FlushJobInfo& info) override {
+    if (info.cf_name != kChunksFamily) return;
+    uint64_t seen = flushed_.load();
+    while (seen < info.largest_seqno &&
+           !flushed_.compare_exchange_weak(seen, info.largest_seqno)) {
+    }
+  }
+
+  uint64_t flushed() const { return flushed_.load(); }
+
+ private:
+  std::atomic<uint64_t> flushed_{0};
+};
+
 }  // namespace
 
 class EvidenceStore::Impl {
  public:
   Impl(const EvidenceOptions& options, rocksdb::DB* db,
-       std::vector<rocksdb::ColumnFamilyHandle*> cfs)
-      : options_(options), db_(db), cfs_(std::move(cfs)) {
+       std::vector<rocksdb::ColumnFamilyHandle*> cfs,
+       std::shared_ptr<FlushWatch> flushes)
+      : options_(options),
+        db_(db),
+        cfs_(std::move(cfs)),
+        flushes_(std::move(flushes)) {
     write_options_.sync = options.sync;
   }
 
@@ -187,6 +214,27 @@ class EvidenceStore::Impl {
     rocksdb::WriteOptions options = write_options_;
     options.sync = options.sync && sync;
     return ToStatus(db_->Write(options, &batch));
+  }
+
+  // Writes `batch` (chunks only) past the WAL, so chunk bytes are written
+  // to disk once, into blob files. They are durable once a flush has moved
+  // them there: returns the sequence number FlushedSeq() must reach.
+  absl::StatusOr<uint64_t> WriteChunks(rocksdb::WriteBatch& batch) {
+    rocksdb::WriteOptions options;
+    options.disableWAL = true;
+    FL_RETURN_IF_ERROR(ToStatus(db_->Write(options, &batch)));
+    return db_->GetLatestSequenceNumber();
+  }
+
+  uint64_t FlushedSeq() const { return flushes_->flushed(); }
+
+  // Makes every chunk written so far durable: moves the chunks' memtable to
+  // a blob file (synced) and waits for it.
+  absl::Status FlushChunks() {
+    rocksdb::FlushOptions options;
+    options.wait = true;
+    options.allow_write_stall = true;
+    return ToStatus(db_->Flush(options, cfs_[kChunks]));
   }
 
   // Adds the removal of everything stored for `sha256` to `batch`.
@@ -283,6 +331,7 @@ class EvidenceStore::Impl {
   const EvidenceOptions options_;
   rocksdb::DB* const db_;
   const std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+  const std::shared_ptr<FlushWatch> flushes_;
   rocksdb::WriteOptions write_options_;
 
  private:
@@ -331,12 +380,51 @@ struct EvidenceStore::Writer::Session {
         digest.head(), [&] { return impl.Content(sha256, stored, tail); });
   }
 
+  // Writes `next` as the durable record (WAL synced), first making every
+  // chunk written durable when `flush`, else claiming no more than
+  // background flushes made durable.
+  absl::Status WriteRecord(const Record& next, bool flush) {
+    if (flush) {
+      FL_RETURN_IF_ERROR(impl.FlushChunks());
+      unflushed.clear();
+    }
+    rocksdb::WriteBatch batch;
+    FL_RETURN_IF_ERROR(ToStatus(batch.Put(impl.cfs_[kUploads], ToSlice(sha256),
+                                          EncodeRecord(next))));
+    FL_RETURN_IF_ERROR(impl.Write(batch));
+    durable = next.state.received;
+    return absl::OkStatus();
+  }
+
+  // Records as durable the bytes that background flushes have moved to blob
+  // files since: no waiting, and one small sync per flush.
+  absl::Status RecordFlushed(absl::Time now) {
+    const uint64_t flushed = impl.FlushedSeq();
+    uint64_t end = durable;
+    while (!unflushed.empty() && unflushed.front().seq <= flushed) {
+      end = unflushed.front().end;
+      unflushed.pop_front();
+    }
+    if (end == durable) return absl::OkStatus();
+    Record next = record;
+    next.state.received = end;
+    next.updated_unix = absl::ToUnixSeconds(now);
+    return WriteRecord(next, /*flush=*/false);
+  }
+
   Impl& impl;
   const std::string sha256;
   const std::unique_ptr<Impl::Hold> hold;
   // `received` counts the bytes appended, durable or not.
   Record record;
   uint64_t durable;
+  // Chunks written and not yet known to be flushed: the sequence number a
+  // flush must reach, and the offset they take the upload to.
+  struct Unflushed {
+    uint64_t seq;
+    uint64_t end;
+  };
+  std::deque<Unflushed> unflushed;
   const bool hash_from_start;
   Digest digest;
   // Chunk keys past `durable` (left by a crash) were deleted or not there.
@@ -396,22 +484,25 @@ absl::StatusOr<UploadState> EvidenceStore::Writer::Session::Append(
   }
   FL_RETURN_IF_ERROR(ToStatus(
       batch.Put(impl.cfs_[kChunks], ChunkKey(sha256, offset), ToSlice(bytes))));
-  Record next = record;
-  next.state.received = end;
-  next.state.complete = completes;
-  if (completes) {
+  absl::StatusOr<uint64_t> seq = impl.WriteChunks(batch);
+  absl::Status written = seq.status();
+  if (written.ok() && completes) {
+    Record next = record;
+    next.state.received = end;
+    next.state.complete = true;
     next.updated_unix = absl::ToUnixSeconds(now);
-    FL_RETURN_IF_ERROR(ToStatus(batch.Put(impl.cfs_[kUploads], ToSlice(sha256),
-                                          EncodeRecord(next))));
+    written = WriteRecord(next, /*flush=*/true);
+    if (written.ok()) record = next;
+  } else if (written.ok()) {
+    unflushed.push_back({*seq, end});
+    state.received = end;
+    written = RecordFlushed(now);
   }
-  if (absl::Status written = impl.Write(batch, /*sync=*/completes);
-      !written.ok()) {
+  if (!written.ok()) {
     broken = written;
     return written;
   }
   tail_clear = true;
-  record = next;
-  if (completes) durable = end;
   return state;
 }
 
@@ -420,14 +511,11 @@ absl::StatusOr<UploadState> EvidenceStore::Writer::Session::Commit(
   FL_RETURN_IF_ERROR(broken);
   if (durable == record.state.received) return record.state;
   record.updated_unix = absl::ToUnixSeconds(now);
-  rocksdb::WriteBatch batch;
-  FL_RETURN_IF_ERROR(ToStatus(batch.Put(impl.cfs_[kUploads], ToSlice(sha256),
-                                        EncodeRecord(record))));
-  if (absl::Status written = impl.Write(batch); !written.ok()) {
+  if (absl::Status written = WriteRecord(record, /*flush=*/true);
+      !written.ok()) {
     broken = written;
     return written;
   }
-  durable = record.state.received;
   return record.state;
 }
 
@@ -457,11 +545,19 @@ absl::StatusOr<std::unique_ptr<EvidenceStore>> EvidenceStore::Open(
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 3;
+  auto flushes = std::make_shared<FlushWatch>();
+  db_options.listeners.push_back(flushes);
+
+  // Flushes write blob files of up to a memtable each: sync them as they
+  // grow, so that the flush's final sync is short and uploads rarely stall.
+  db_options.bytes_per_sync = 1 << 20;
 
   rocksdb::ColumnFamilyOptions chunks;
-  // Chunks wait in the memtable only until a small flush moves them to a
-  // blob file: the memtable is what an upload costs in memory.
-  chunks.write_buffer_size = 4 << 20;
+  // Chunks wait in the memtable only until a flush moves them to a blob
+  // file. The memtables are shared by all uploads: at most 32 MiB, whatever
+  // the number of uploads. Smaller ones flush (and sync) so often that they
+  // halve the upload rate (docs/BENCHMARKS.md, "Evidence upload").
+  chunks.write_buffer_size = 16 << 20;
   chunks.max_write_buffer_number = 2;
   chunks.enable_blob_files = true;
   chunks.min_blob_size = 0;
@@ -469,13 +565,14 @@ absl::StatusOr<std::unique_ptr<EvidenceStore>> EvidenceStore::Open(
   chunks.enable_blob_garbage_collection = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-      {"chunks", chunks}};
+      {kChunksFamily, chunks}};
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   FL_RETURN_IF_ERROR(ToStatus(
       rocksdb::DB::Open(db_options, options.path, families, &handles, &db)));
   return std::unique_ptr<EvidenceStore>(new EvidenceStore(
-      std::make_unique<Impl>(options, db, std::move(handles))));
+      std::make_unique<Impl>(options, db, std::move(handles),
+                             std::move(flushes))));
 }
 
 EvidenceStore::EvidenceStore(std::unique_ptr<Impl> impl)

@@ -8,20 +8,20 @@
 //   while (!writer->state().complete) {   // from what the node durably has
 //     const uint64_t at = writer->state().received;
 //     FL_RETURN_IF_ERROR(writer->Append(at, NextChunk(at), now).status());
-//     if (writer->state().received - writer->durable() >= 16 << 20) {
-//       FL_RETURN_IF_ERROR(writer->Commit(now).status());
-//     }
-//   }
+//   }                                     // or Commit() when cut short
 //
 // Evidence is named by the SHA-256 of its bytes (64 lower-case hex digits).
 // An upload declares the size up front, then appends chunks strictly in
-// order. A Writer (one uploader's session) appends without waiting for a
-// sync and makes everything appended durable at Commit (one WAL sync for
-// many chunks); the one-shot Append is durable when it returns. After a
-// dropped connection or a crash the uploader continues from the durable
-// `received` and sends no earlier byte again. The last chunk triggers the
-// check of the whole content against its name (hashed as it arrives): a
-// mismatch discards the upload, so bad bytes are never served as good.
+// order. A Writer (one uploader's session) appends without waiting for any
+// sync: chunks bypass the WAL, and become durable when the store's
+// background flushes (one per 16 MiB of chunks) move them to synced blob
+// files; the Writer then records them as received. Commit and the last
+// chunk wait for a flush of everything appended. The one-shot Append is
+// durable when it returns. After a dropped connection or a crash the
+// uploader continues from the durable `received` and sends no earlier byte
+// again. The last chunk triggers the check of the whole content against its
+// name (hashed as it arrives): a mismatch discards the upload, so bad bytes
+// are never served as good.
 // Content already complete is not stored again: Begin reports it complete at
 // once.
 //
@@ -56,7 +56,7 @@ struct EvidenceOptions {
   uint64_t max_bytes = 64 << 20;
   // Largest chunk one Append takes, in bytes.
   uint64_t max_chunk_bytes = 2 << 20;
-  // Sync the WAL before an Append or Commit returns. Only benchmarks turn
+  // Sync the WAL when recording what was received. Only benchmarks turn
   // this off.
   bool sync = true;
   // When set, evidence must pass it (after its hash) before it counts as
@@ -155,20 +155,21 @@ class EvidenceStore::Writer {
   // appended, durable or not.
   const UploadState& state() const;
   // Bytes durable (what Status reports): at the session's start, its last
-  // Commit, or its completion.
+  // Commit, as far as background flushes got, or at completion.
   uint64_t durable() const;
 
-  // Appends `bytes` at `offset` without waiting for a sync; the chunk that
-  // completes the evidence is checked against its name and `accept` and
-  // made durable with everything before it. Errors as EvidenceStore::Append,
-  // with `offset` checked against state().received. After an error that
+  // Appends `bytes` at `offset` without waiting for a sync, and records as
+  // durable what background flushes have made so; the chunk that completes
+  // the evidence is checked against its name and `accept` and made durable
+  // with everything before it. Errors as EvidenceStore::Append, with
+  // `offset` checked against state().received. After an error that
   // discarded the upload, or a failed write, every call returns that error.
   absl::StatusOr<UploadState> Append(uint64_t offset, absl::string_view bytes,
                                      absl::Time now);
 
-  // Makes every byte appended so far durable (one WAL sync) and records
-  // `now` as the upload's last activity; returns the durable state. Does
-  // nothing when nothing was appended since.
+  // Makes every byte appended so far durable (waits for a flush of the
+  // chunks) and records `now` as the upload's last activity; returns the
+  // durable state. Does nothing when all is durable already.
   absl::StatusOr<UploadState> Commit(absl::Time now);
 
  private:

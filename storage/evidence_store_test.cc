@@ -292,5 +292,117 @@ TEST_F(EvidenceStoreTest, StalePartialUploadsExpire) {
   EXPECT_EQ(again->received, 0u);
 }
 
+// What Status says: only bytes a Commit (or completion) made durable.
+uint64_t Durable(EvidenceStore& store, const std::string& sha256) {
+  auto status = store.Status(sha256);
+  EXPECT_TRUE(status.ok() && status->has_value());
+  return status.ok() && status->has_value() ? (*status)->received : 0;
+}
+
+TEST_F(EvidenceStoreTest, AWriterMakesItsAppendsDurableAtCommit) {
+  const std::string data = RandomBytes(5 * kChunk + 99, 20);
+  const std::string sha = HexSha256(data);
+  auto writer = store_->OpenWriter(sha, data.size(), "video/mp4", kT0);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  for (uint64_t at = 0; at < 3 * kChunk; at += kChunk) {
+    auto s = (*writer)->Append(at, data.substr(at, kChunk), kT0);
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_EQ(s->received, at + kChunk);
+  }
+  // Durable only as far as a flush got (3 MiB fill no memtable).
+  EXPECT_EQ((*writer)->durable(), Durable(*store_, sha));
+  EXPECT_LT((*writer)->durable(), 3 * kChunk);
+  auto committed = (*writer)->Commit(kT0);
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  EXPECT_EQ(committed->received, 3 * kChunk);
+  EXPECT_EQ(Durable(*store_, sha), 3 * kChunk);
+  // One more chunk, never committed: the node restarts without it.
+  ASSERT_TRUE((*writer)->Append(3 * kChunk, data.substr(3 * kChunk, kChunk), kT0)
+                  .ok());
+  writer->reset();
+  Reopen();
+  EXPECT_EQ(Durable(*store_, sha), 3 * kChunk);
+  auto done = Upload(sha, data, 3 * kChunk);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_TRUE(done->complete);
+  EXPECT_EQ(HexSha256(ReadAll(sha)), sha);
+}
+
+TEST_F(EvidenceStoreTest, ChunksPastTheDurableOffsetAreNeverRead) {
+  const std::string data = RandomBytes(6 * kChunk + 5, 21);
+  const std::string sha = HexSha256(data);
+  {
+    auto writer = store_->OpenWriter(sha, data.size(), "video/mp4", kT0);
+    ASSERT_TRUE(writer.ok()) << writer.status();
+    ASSERT_TRUE((*writer)->Append(0, data.substr(0, kChunk), kT0).ok());
+    ASSERT_TRUE((*writer)->Commit(kT0).ok());
+    // Written but not committed (a crash before the next sync), and not
+    // even the right bytes: none of it may reach the evidence.
+    const std::string garbage = RandomBytes(3 * kChunk, 22);
+    for (uint64_t at = 0; at < garbage.size(); at += kChunk) {
+      ASSERT_TRUE(
+          (*writer)->Append(kChunk + at, garbage.substr(at, kChunk), kT0).ok());
+    }
+  }
+  Reopen();
+  ASSERT_EQ(Durable(*store_, sha), kChunk);
+  // Resume in pieces cut elsewhere than the stale chunks.
+  auto writer = store_->OpenWriter(sha, data.size(), "video/mp4", kT0);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  constexpr uint64_t kPiece = 300 << 10;
+  for (uint64_t at = kChunk; at < data.size(); at += kPiece) {
+    auto s = (*writer)->Append(at, data.substr(at, kPiece), kT0);
+    ASSERT_TRUE(s.ok()) << at << ": " << s.status();
+  }
+  EXPECT_TRUE((*writer)->state().complete);
+  EXPECT_EQ((*writer)->durable(), data.size());
+  writer->reset();
+  EXPECT_EQ(HexSha256(ReadAll(sha)), sha);
+  Reopen();
+  EXPECT_EQ(HexSha256(ReadAll(sha)), sha);
+}
+
+TEST_F(EvidenceStoreTest, AWriterWhoseBytesDoNotMatchDiscardsThem) {
+  const std::string data = RandomBytes(3 * kChunk, 23);
+  const std::string claimed = HexSha256("something else");
+  auto writer = store_->OpenWriter(claimed, data.size(), "image/png", kT0);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ASSERT_TRUE((*writer)->Append(0, data.substr(0, kChunk), kT0).ok());
+  ASSERT_TRUE((*writer)->Commit(kT0).ok());
+  ASSERT_TRUE((*writer)->Append(kChunk, data.substr(kChunk, kChunk), kT0).ok());
+  auto last = (*writer)->Append(2 * kChunk, data.substr(2 * kChunk), kT0);
+  EXPECT_EQ(last.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(last.status().message(),
+            absl::StrCat("sha256: the bytes hash to ", HexSha256(data),
+                         ", not ", claimed, "; the upload was discarded"));
+  EXPECT_FALSE(store_->Status(claimed)->has_value());
+  // The session is over.
+  EXPECT_EQ((*writer)->Commit(kT0).status().code(),
+            absl::StatusCode::kNotFound);
+  writer->reset();
+  auto again = store_->Begin(claimed, data.size(), "image/png", kT0);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->received, 0u);
+}
+
+TEST_F(EvidenceStoreTest, OneWriterAtATimePerEvidence) {
+  const std::string data = RandomBytes(2 * kChunk, 24);
+  const std::string sha = HexSha256(data);
+  auto first = store_->OpenWriter(sha, data.size(), "image/jpeg", kT0);
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = store_->OpenWriter(sha, data.size(), "image/jpeg", kT0);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  // Other evidence is not held up, and bad arguments are named first.
+  EXPECT_TRUE(store_->OpenWriter(HexSha256("other"), 1, "text/plain", kT0).ok());
+  EXPECT_EQ(store_->OpenWriter(sha, 0, "image/jpeg", kT0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // A partial upload being written to does not expire.
+  EXPECT_EQ(*store_->ExpirePartial(kT0 + absl::Hours(1)), 1);
+  EXPECT_TRUE(store_->Status(sha)->has_value());
+  first->reset();
+  auto third = store_->OpenWriter(sha, data.size(), "image/jpeg", kT0);
+  ASSERT_TRUE(third.ok()) << third.status();
+}
+
 }  // namespace
 }  // namespace fieldledger::storage
