@@ -553,12 +553,14 @@ absl::StatusOr<std::unique_ptr<EvidenceStore>> EvidenceStore::Open(
   db_options.bytes_per_sync = 1 << 20;
 
   rocksdb::ColumnFamilyOptions chunks;
-  // Chunks wait in the memtable only until a flush moves them to a blob
-  // file. The memtables are shared by all uploads: at most 32 MiB, whatever
-  // the number of uploads. Smaller ones flush (and sync) so often that they
-  // halve the upload rate (docs/BENCHMARKS.md, "Evidence upload").
+  // Chunks (written past the WAL) wait in the memtable until a flush moves
+  // them to a synced blob file, which makes them durable. The memtables are
+  // shared by all uploads: at most 48 MiB, whatever the number of uploads.
+  // Smaller ones flush so often that they halve the upload rate; a third
+  // one lets uploads go on while two wait for their flush
+  // (docs/BENCHMARKS.md, "Evidence upload").
   chunks.write_buffer_size = 16 << 20;
-  chunks.max_write_buffer_number = 2;
+  chunks.max_write_buffer_number = 3;
   chunks.enable_blob_files = true;
   chunks.min_blob_size = 0;
   // Discarded and expired uploads leave garbage in blob files.
