@@ -555,12 +555,11 @@ absl::StatusOr<std::unique_ptr<EvidenceStore>> EvidenceStore::Open(
   rocksdb::ColumnFamilyOptions chunks;
   // Chunks (written past the WAL) wait in the memtable until a flush moves
   // them to a synced blob file, which makes them durable. The memtables are
-  // shared by all uploads: at most 48 MiB, whatever the number of uploads.
-  // Smaller ones flush so often that they halve the upload rate; a third
-  // one lets uploads go on while two wait for their flush
+  // shared by all uploads: at most 32 MiB, whatever the number of uploads.
+  // Smaller ones flush so often that they halve the upload rate
   // (docs/BENCHMARKS.md, "Evidence upload").
   chunks.write_buffer_size = 16 << 20;
-  chunks.max_write_buffer_number = 3;
+  chunks.max_write_buffer_number = 2;
   chunks.enable_blob_files = true;
   chunks.min_blob_size = 0;
   // Discarded and expired uploads leave garbage in blob files.
