@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/case.h"
+#include "core/case_query.h"
 #include "core/projection.h"
 #include "core/status_macros.h"
 #include "core/validation.h"
@@ -133,6 +134,35 @@ absl::StatusOr<uint64_t> ApplyCaseAction(Txn& txn, absl::string_view actor,
   FL_ASSIGN_OR_RETURN(v1::Event event,
                       DecideCaseAction(*current, action, actor, now, limits));
   return AppendAndProject(txn, event);
+}
+
+absl::StatusOr<v1::CaseActionResponse> ApplyCaseActionAs(
+    Txn& txn, const v1::Principal& caller, const v1::CaseAction& action,
+    absl::Time now, const Limits& limits) {
+  const CaseViewer viewer = ViewerOf(caller);
+  const auto visible = [&](absl::string_view field,
+                           absl::string_view id) -> absl::Status {
+    FL_ASSIGN_OR_RETURN(std::optional<v1::Case> c, txn.GetCase(id));
+    if (!c || !CanSee(viewer, *c)) {
+      return absl::NotFoundError(
+          absl::StrCat(field, ": no case \"", id, "\""));
+    }
+    return absl::OkStatus();
+  };
+  FL_RETURN_IF_ERROR(visible("case_id", action.case_id()));
+  if (action.has_dismiss() && !action.dismiss().duplicate_of().empty()) {
+    FL_RETURN_IF_ERROR(
+        visible("dismiss.duplicate_of", action.dismiss().duplicate_of()));
+  }
+  FL_ASSIGN_OR_RETURN(uint64_t seq,
+                      ApplyCaseAction(txn, caller.name(), action, now, limits));
+  FL_ASSIGN_OR_RETURN(std::optional<v1::Case> after,
+                      txn.GetCase(action.case_id()));
+  if (!after) return absl::InternalError("case gone after its step");
+  v1::CaseActionResponse reply;
+  reply.set_version(after->version());
+  reply.set_event_seq(seq);
+  return reply;
 }
 
 absl::StatusOr<uint64_t> CreateCampaign(Txn& txn, absl::string_view actor,
