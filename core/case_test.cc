@@ -527,30 +527,39 @@ TEST(CaseTest, UnsatisfiedEvaluationReassignsWithTheNewDeadline) {
 }
 
 TEST(CaseTest, IndexKeysFollowTheState) {
+  constexpr v1::CaseStatus kAny = v1::CASE_STATUS_UNSPECIFIED;
   v1::Case c = CaseIn(v1::CASE_STATUS_REPORTED);
   c.add_region_path("ns");
   c.mutable_reported_at()->set_seconds(100);
   std::vector<CaseIndexKey> want = {
-      {CaseIndex::kRegionStatus, "ns", v1::CASE_STATUS_REPORTED, 100, CaseId()},
-      {CaseIndex::kRegionStatus, "sz", v1::CASE_STATUS_REPORTED, 100, CaseId()},
-      {CaseIndex::kUnitStatus, "u1", v1::CASE_STATUS_REPORTED, 100, CaseId()},
+      {CaseIndex::kRegion, "ns", kAny, 100, CaseId()},
+      {CaseIndex::kRegion, "sz", kAny, 100, CaseId()},
+      {CaseIndex::kUnit, "u1", kAny, 100, CaseId()},
+      {CaseIndex::kStatus, "", v1::CASE_STATUS_REPORTED, 100, CaseId()},
   };
+  EXPECT_EQ(CaseIndexKeys(c), want);
+  EXPECT_THAT(CaseIndexKeys(c).back().regions,
+              ::testing::ElementsAreArray(c.region_path()));
+
+  // A status change moves the status entry only.
+  c.set_status(v1::CASE_STATUS_ACCEPTED);
+  want.back().status = v1::CASE_STATUS_ACCEPTED;
   EXPECT_EQ(CaseIndexKeys(c), want);
 
   c.set_status(v1::CASE_STATUS_ASSIGNED);
   c.mutable_assignment()->set_unit_id("u2");
   c.mutable_deadline()->set_seconds(500);
   const auto keys = CaseIndexKeys(c);
-  EXPECT_EQ(keys.size(), 6u);
-  EXPECT_THAT(keys, ::testing::Contains(
-                        CaseIndexKey{CaseIndex::kResponsibleUnitStatus, "u2",
-                                     v1::CASE_STATUS_ASSIGNED, 100, CaseId()}));
-  EXPECT_THAT(keys, ::testing::Contains(CaseIndexKey{
-                        CaseIndex::kRegionDeadline, "ns",
-                        v1::CASE_STATUS_UNSPECIFIED, 500, CaseId()}));
+  EXPECT_EQ(keys.size(), 7u);
+  EXPECT_THAT(
+      keys, ::testing::Contains(CaseIndexKey{CaseIndex::kResponsibleUnit, "u2",
+                                             kAny, 100, CaseId()}));
+  EXPECT_THAT(keys,
+              ::testing::Contains(CaseIndexKey{CaseIndex::kRegionDeadline, "ns",
+                                               kAny, 500, CaseId()}));
 
   c.set_status(v1::CASE_STATUS_CLOSED);  // no deadline entries once closed
-  EXPECT_EQ(CaseIndexKeys(c).size(), 4u);
+  EXPECT_EQ(CaseIndexKeys(c).size(), 5u);
 }
 
 TEST(CaseTest, FindingStatusMirrorsEveryCaseStatus) {

@@ -87,7 +87,7 @@ class MemoryTxn final : public Txn, public FeedReader, public CaseReader {
   std::string DatasetId() override { return dataset; }
 
   // CaseReader.
-  absl::StatusOr<std::vector<CaseIndexKey>> ScanCaseIndex(
+  absl::StatusOr<CaseIndexPage> ScanCaseIndex(
       const CaseIndexScan& scan) override;
   absl::StatusOr<std::optional<v1::Case>> ReadCase(
       absl::string_view id) override {

@@ -45,7 +45,8 @@ namespace {
 //              'c' + code hash                    -> EnrollmentCode
 //   kCases     case id                            -> Case
 //   kCaseIndex index byte + string(scope) + status byte + time + string(id)
-//                                                 -> "" (CaseIndexKey; time
+//                                                 -> "", or for kStatus
+//              string(region) for each region of its path (CaseIndexKey; time
 //              as uint64 with the sign bit flipped, so it sorts as int64)
 //   kSupervision 'k' + campaign id                -> Campaign
 //              'l' + kind byte + string(period)   -> PublishedList
@@ -85,8 +86,9 @@ constexpr Family kDerivedFamilies[] = {
 // Which `Project` wrote the derived families. Bump it whenever `Project` or
 // their encoding changes: Open then recomputes them from the log. Stores
 // from before versions were kept have none, which reads as 1; 2 added cases
-// and their indexes, 3 the case histories.
-constexpr uint64_t kDerivedVersion = 3;
+// and their indexes, 3 the case histories, 4 took the status out of the
+// region and unit indexes' keys into one kStatus entry per case.
+constexpr uint64_t kDerivedVersion = 4;
 constexpr absl::string_view kDerivedVersionKey = "derived_version";
 
 // For memtable insert hints: the key without its trailing 8-byte seq. Events,
@@ -134,6 +136,27 @@ std::string CaseIndexKeyBytes(const CaseIndexKey& k) {
   AppendUint64(key, static_cast<uint64_t>(k.time) ^ (uint64_t{1} << 63));
   AppendString(key, k.case_id);
   return key;
+}
+
+// A kStatus entry's regions; empty for the other indexes.
+std::string CaseIndexValue(const CaseIndexKey& k) {
+  std::string value;
+  for (const std::string& region : k.regions) AppendString(value, region);
+  return value;
+}
+
+// Whether the value of a kStatus entry names `region`.
+bool IndexValueHasRegion(absl::string_view value, absl::string_view region,
+                         bool& readable) {
+  std::string next;
+  while (!value.empty()) {
+    if (!ConsumeString(value, next)) {
+      readable = false;
+      return false;
+    }
+    if (next == region) return true;
+  }
+  return false;
 }
 
 std::string HistoryPrefix(absl::string_view case_id) {
@@ -261,21 +284,26 @@ class KvTxn : public Txn {
       absl::string_view id) override {
     return Decode<v1::Case>(Get(Family::kCases, id), "case");
   }
-  // Writes only the index entries that change.
+  // Writes only the index entries that change: a key that comes or goes,
+  // or a kStatus entry whose regions change (an amendment that moves the
+  // finding to another unit).
   absl::Status PutCase(const v1::Case* before, const v1::Case& after) override {
     const std::vector<CaseIndexKey> old_keys =
         before ? CaseIndexKeys(*before) : std::vector<CaseIndexKey>();
     const std::vector<CaseIndexKey> new_keys = CaseIndexKeys(after);
-    std::vector<CaseIndexKey> gone, added;
+    std::vector<CaseIndexKey> gone;
     std::set_difference(old_keys.begin(), old_keys.end(), new_keys.begin(),
                         new_keys.end(), std::back_inserter(gone));
-    std::set_difference(new_keys.begin(), new_keys.end(), old_keys.begin(),
-                        old_keys.end(), std::back_inserter(added));
     for (const CaseIndexKey& k : gone) {
       FL_RETURN_IF_ERROR(Delete(Family::kCaseIndex, CaseIndexKeyBytes(k)));
     }
-    for (const CaseIndexKey& k : added) {
-      FL_RETURN_IF_ERROR(Put(Family::kCaseIndex, CaseIndexKeyBytes(k), ""));
+    for (const CaseIndexKey& k : new_keys) {
+      auto same = std::lower_bound(old_keys.begin(), old_keys.end(), k);
+      if (same != old_keys.end() && *same == k && same->regions == k.regions) {
+        continue;
+      }
+      FL_RETURN_IF_ERROR(
+          Put(Family::kCaseIndex, CaseIndexKeyBytes(k), CaseIndexValue(k)));
     }
     return Put(Family::kCases, after.id(), after.SerializeAsString());
   }
@@ -400,6 +428,9 @@ class KvTxn : public Txn {
 // hash map beside it, which is far cheaper than a WriteBatchWithIndex's
 // skip list), then the database. Registry items never change once created,
 // so committed ones are served from `registry_cache`, which the writer owns.
+// Cases are read several times by one job (the caller's scope check, the
+// step, the projection), so the committed ones read in a group are kept
+// until the group ends; the database does not change meanwhile.
 class BatchTxn final : public KvTxn {
  public:
   using RegistryCache = absl::flat_hash_map<std::string, std::string>;
@@ -413,6 +444,7 @@ class BatchTxn final : public KvTxn {
   void Reset(uint64_t next_seq) {
     batch_.Clear();
     for (auto& written : written_) written.clear();
+    committed_cases_.clear();
     undo_.clear();
     set_next_seq(next_seq);
   }
@@ -451,19 +483,13 @@ class BatchTxn final : public KvTxn {
       Family family, absl::string_view key) override {
     const auto& written = written_[static_cast<int>(family)];
     if (auto it = written.find(key); it != written.end()) return it->second;
-    const bool registry = family == Family::kRegistry;
-    if (registry) {
-      if (auto it = registry_cache_.find(key); it != registry_cache_.end()) {
-        return it->second;
-      }
+    if (family == Family::kRegistry) {
+      return ReadThrough(registry_cache_, family, key);
     }
-    std::string value;
-    const rocksdb::Status s =
-        db_->Get(rocksdb::ReadOptions(), cf(family), ToSlice(key), &value);
-    if (s.IsNotFound()) return std::nullopt;
-    FL_RETURN_IF_ERROR(ToStatus(s));
-    if (registry) registry_cache_.emplace(key, value);
-    return value;
+    if (family == Family::kCases) {
+      return ReadThrough(committed_cases_, family, key);
+    }
+    return ReadCommitted(family, key);
   }
   absl::Status Put(Family family, absl::string_view key,
                    absl::string_view value) override {
@@ -485,6 +511,26 @@ class BatchTxn final : public KvTxn {
     std::optional<std::optional<std::string>> previous;
   };
 
+  absl::StatusOr<std::optional<std::string>> ReadCommitted(
+      Family family, absl::string_view key) {
+    std::string value;
+    const rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), cf(family), ToSlice(key), &value);
+    if (s.IsNotFound()) return std::nullopt;
+    FL_RETURN_IF_ERROR(ToStatus(s));
+    return value;
+  }
+  // A committed value through `cache` (misses are not cached).
+  absl::StatusOr<std::optional<std::string>> ReadThrough(
+      absl::flat_hash_map<std::string, std::string>& cache, Family family,
+      absl::string_view key) {
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+    FL_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                        ReadCommitted(family, key));
+    if (value) cache.emplace(key, *value);
+    return value;
+  }
+
   void Remember(Family family, absl::string_view key) {
     const auto& written = written_[static_cast<int>(family)];
     auto it = written.find(key);
@@ -504,6 +550,8 @@ class BatchTxn final : public KvTxn {
   rocksdb::DB* db_;
   const std::vector<rocksdb::ColumnFamilyHandle*>& cfs_;
   RegistryCache& registry_cache_;
+  // Cases read from the database in this group.
+  absl::flat_hash_map<std::string, std::string> committed_cases_;
   rocksdb::WriteBatch batch_;
   // Per family: what this batch wrote; nullopt for a delete.
   absl::flat_hash_map<std::string, std::optional<std::string>>
@@ -1233,10 +1281,9 @@ absl::StatusOr<std::vector<v1::Change>> Store::ReadFeed(
   return out;
 }
 
-absl::StatusOr<std::vector<CaseIndexKey>> Store::ScanCaseIndex(
-    const CaseIndexScan& scan) {
-  std::vector<CaseIndexKey> out;
-  if (scan.limit == 0 || scan.time_from >= scan.time_to) return out;
+absl::StatusOr<CaseIndexPage> Store::ScanCaseIndex(const CaseIndexScan& scan) {
+  CaseIndexPage page;
+  if (scan.time_from >= scan.time_to) return page;
   const std::string prefix =
       CaseIndexPrefix(scan.index, scan.scope, scan.status);
   std::string start = prefix;
@@ -1251,7 +1298,7 @@ absl::StatusOr<std::vector<CaseIndexKey>> Store::ScanCaseIndex(
   bool ok = true;
   FL_RETURN_IF_ERROR(impl_->Scan(
       Family::kCaseIndex, prefix, start,
-      [&](absl::string_view key, absl::string_view) {
+      [&](absl::string_view key, absl::string_view value) {
         if (key == skip) return true;
         absl::string_view rest = key.substr(prefix.size());
         uint64_t time;
@@ -1262,11 +1309,22 @@ absl::StatusOr<std::vector<CaseIndexKey>> Store::ScanCaseIndex(
         }
         k.time = static_cast<int64_t>(time ^ (uint64_t{1} << 63));
         if (k.time >= scan.time_to) return false;
-        out.push_back(std::move(k));
-        return out.size() < scan.limit;
+        if (page.keys.size() == scan.limit ||
+            page.examined == scan.max_examined) {
+          page.more = true;
+          return false;
+        }
+        ++page.examined;
+        page.last_time = k.time;
+        page.last_case_id = k.case_id;
+        if (scan.region.empty() ||
+            IndexValueHasRegion(value, scan.region, ok)) {
+          page.keys.push_back(std::move(k));
+        }
+        return ok;
       }));
-  if (!ok) return absl::DataLossError("unreadable case index key");
-  return out;
+  if (!ok) return absl::DataLossError("unreadable case index entry");
+  return page;
 }
 
 absl::StatusOr<std::optional<v1::Case>> Store::ReadCase(absl::string_view id) {

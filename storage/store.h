@@ -106,7 +106,7 @@ class Store final : public FeedReader, public CaseReader {
   // family; a case's history is a prefix scan of its event seqs. Cases and
   // index entries are read as written, which may be a few milliseconds
   // ahead of the WAL sync; history events only up to the last synced one.
-  absl::StatusOr<std::vector<CaseIndexKey>> ScanCaseIndex(
+  absl::StatusOr<CaseIndexPage> ScanCaseIndex(
       const CaseIndexScan& scan) override;
   absl::StatusOr<std::optional<v1::Case>> ReadCase(
       absl::string_view id) override;
