@@ -140,27 +140,26 @@ absl::StatusOr<v1::CaseActionResponse> ApplyCaseActionAs(
     Txn& txn, const v1::Principal& caller, const v1::CaseAction& action,
     absl::Time now, const Limits& limits) {
   const CaseViewer viewer = ViewerOf(caller);
+  // The case `id` if `viewer` may see it.
   const auto visible = [&](absl::string_view field,
-                           absl::string_view id) -> absl::Status {
+                           absl::string_view id) -> absl::StatusOr<v1::Case> {
     FL_ASSIGN_OR_RETURN(std::optional<v1::Case> c, txn.GetCase(id));
     if (!c || !CanSee(viewer, *c)) {
-      return absl::NotFoundError(
-          absl::StrCat(field, ": no case \"", id, "\""));
+      return absl::NotFoundError(absl::StrCat(field, ": no case \"", id, "\""));
     }
-    return absl::OkStatus();
+    return *std::move(c);
   };
-  FL_RETURN_IF_ERROR(visible("case_id", action.case_id()));
+  FL_ASSIGN_OR_RETURN(const v1::Case before,
+                      visible("case_id", action.case_id()));
   if (action.has_dismiss() && !action.dismiss().duplicate_of().empty()) {
     FL_RETURN_IF_ERROR(
-        visible("dismiss.duplicate_of", action.dismiss().duplicate_of()));
+        visible("dismiss.duplicate_of", action.dismiss().duplicate_of())
+            .status());
   }
   FL_ASSIGN_OR_RETURN(uint64_t seq,
                       ApplyCaseAction(txn, caller.name(), action, now, limits));
-  FL_ASSIGN_OR_RETURN(std::optional<v1::Case> after,
-                      txn.GetCase(action.case_id()));
-  if (!after) return absl::InternalError("case gone after its step");
   v1::CaseActionResponse reply;
-  reply.set_version(after->version());
+  reply.set_version(before.version() + 1);  // every step raises it by one
   reply.set_event_seq(seq);
   return reply;
 }

@@ -1,5 +1,7 @@
 #include "storage/store.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <deque>
@@ -51,7 +53,8 @@ namespace {
 //   kSupervision 'k' + campaign id                -> Campaign
 //              'l' + kind byte + string(period)   -> PublishedList
 //              'h' + string(case id) + seq        -> "" (the case's events,
-//              written with each event that names a case: GetCase's history)
+//              written with each event that names a case but the report
+//              that opens it: GetCase's history)
 //   kLedger    level byte + index                 -> 32-byte hash of the
 //              complete subtree (level, index) of the Merkle tree whose
 //              leaf i is the stored bytes of event i (merkle.h)
@@ -87,7 +90,8 @@ constexpr Family kDerivedFamilies[] = {
 // their encoding changes: Open then recomputes them from the log. Stores
 // from before versions were kept have none, which reads as 1; 2 added cases
 // and their indexes, 3 the case histories, 4 took the status out of the
-// region and unit indexes' keys into one kStatus entry per case.
+// region and unit indexes' keys into one kStatus entry per case and the
+// opening report out of the case histories.
 constexpr uint64_t kDerivedVersion = 4;
 constexpr absl::string_view kDerivedVersionKey = "derived_version";
 
@@ -238,10 +242,13 @@ class KvTxn : public Txn {
     }
     return next_seq_++;
   }
-  // Files `event` (whose seq is set) under its case, if it names one.
+  // Files `event` (whose seq is set) under its case, if it names one. Not
+  // the report that opens the case: the case's reported_seq names it.
   absl::Status PutCaseHistory(const v1::Event& event) {
     const absl::string_view case_id = CaseIdOf(event);
-    if (case_id.empty()) return absl::OkStatus();
+    if (case_id.empty() || event.has_finding_reported()) {
+      return absl::OkStatus();
+    }
     std::string key = HistoryPrefix(case_id);
     AppendUint64(key, event.seq());
     return Put(Family::kSupervision, key, "");
@@ -648,8 +655,15 @@ class Store::Impl {
     }
     written_next_seq_ = next;
     durable_next_seq_.store(next);
-    writer_ = std::thread([this] { WriterLoop(); });
-    syncer_ = std::thread([this] { SyncerLoop(); });
+    // Named, so that profiles and `top -H` tell them apart.
+    writer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "fl-writer");
+      WriterLoop();
+    });
+    syncer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "fl-syncer");
+      SyncerLoop();
+    });
     return absl::OkStatus();
   }
 
@@ -1336,6 +1350,9 @@ absl::StatusOr<std::vector<v1::Event>> Store::ReadCaseHistory(
   std::vector<uint64_t> seqs;
   const std::string prefix = HistoryPrefix(id);
   const uint64_t end = NextSeq();
+  FL_ASSIGN_OR_RETURN(std::optional<v1::Case> c, ReadCase(id));
+  if (!c || c->reported_seq() >= end) return std::vector<v1::Event>();
+  seqs.push_back(c->reported_seq());
   bool ok = true;
   FL_RETURN_IF_ERROR(impl_->Scan(Family::kSupervision, prefix, "",
                                  [&](absl::string_view key, absl::string_view) {
