@@ -615,18 +615,14 @@ std::vector<CaseIndexKey> CaseIndexKeys(const v1::Case& c) {
     keys.push_back({CaseIndex::kResponsibleUnit, c.assignment().unit_id(), kAny,
                     reported, c.id()});
   }
+  const std::vector<std::string> regions(c.region_path().begin(),
+                                         c.region_path().end());
   if (c.has_deadline() && IsOpen(c.status())) {
-    for (const std::string& region : c.region_path()) {
-      keys.push_back({CaseIndex::kRegionDeadline, region, kAny,
-                      c.deadline().seconds(), c.id()});
-    }
+    keys.push_back({CaseIndex::kDeadline, "", kAny, c.deadline().seconds(),
+                    c.id(), regions});
   }
-  keys.push_back({CaseIndex::kStatus,
-                  "",
-                  c.status(),
-                  reported,
-                  c.id(),
-                  {c.region_path().begin(), c.region_path().end()}});
+  keys.push_back(
+      {CaseIndex::kStatus, "", c.status(), reported, c.id(), regions});
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   return keys;

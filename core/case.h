@@ -132,6 +132,9 @@ absl::string_view CaseIdOf(const v1::Event& event);
 // status rewrites that one entry, whatever the number of regions above the
 // case. The other indexes have status CASE_STATUS_UNSPECIFIED in every
 // entry; their entries change only with what their scope and time name.
+// kStatus and kDeadline hold one entry per case, with the case's region
+// path as the value, so that a scan can keep one subtree's entries without
+// reading the cases.
 enum class CaseIndex : uint8_t {
   // Every case, under each region of its region_path (so a region's scan
   // covers its subtree): (region id, -, reported_at).
@@ -141,26 +144,23 @@ enum class CaseIndex : uint8_t {
   // Cases with an assignment, under the responsible unit:
   // (assignment.unit_id, -, reported_at).
   kResponsibleUnit = 3,
-  // Cases with a deadline in force and not closed, under each region of
-  // their region_path: (region id, -, deadline). The overdue cases of a
-  // subtree are the entries with time < now.
-  kRegionDeadline = 4,
-  // Every case under its status: ("", status, reported_at). The entry also
-  // holds the case's region_path (`regions`), so that a scan can keep one
-  // subtree's entries without reading the cases.
+  // Cases with a deadline in force and not closed: ("", -, deadline). The
+  // overdue cases are the entries with time < now.
+  kDeadline = 4,
+  // Every case under its status: ("", status, reported_at).
   kStatus = 5,
 };
 
 struct CaseIndexKey {
   CaseIndex index;
-  // A region id or a unit id; empty for kStatus.
+  // A region id or a unit id; empty for kDeadline and kStatus.
   std::string scope;
   v1::CaseStatus status;
-  // Unix seconds: reported_at, or the deadline for kRegionDeadline.
+  // Unix seconds: reported_at, or the deadline for kDeadline.
   int64_t time;
   std::string case_id;
-  // kStatus only: the case's region_path, root first. Stored as the entry's
-  // value; not part of the key, its order or its equality.
+  // kDeadline and kStatus: the case's region_path, root first. Stored as
+  // the entry's value; not part of the key, its order or its equality.
   std::vector<std::string> regions = {};
 
   friend bool operator<(const CaseIndexKey& a, const CaseIndexKey& b) {

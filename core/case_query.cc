@@ -281,11 +281,11 @@ absl::StatusOr<v1::ListCasesResponse> ListCases(
   if (viewer.kind == CaseViewer::Kind::kNone) return reply;
 
   // Which index to scan, and in which scopes: a region or unit id each, or
-  // for kStatus the one empty scope, filtered by region.
+  // for kDeadline and kStatus the one empty scope, filtered by region.
   CaseIndex index = CaseIndex::kRegion;
   std::vector<std::string> scopes;
   if (filter.overdue) {
-    index = CaseIndex::kRegionDeadline;
+    index = CaseIndex::kDeadline;
   } else if (viewer.kind == CaseViewer::Kind::kResponsibleUnit) {
     index = CaseIndex::kResponsibleUnit;
     scopes = {viewer.scope};
@@ -315,7 +315,7 @@ absl::StatusOr<v1::ListCasesResponse> ListCases(
         }
       }
     }
-    if (index == CaseIndex::kStatus) {
+    if (index == CaseIndex::kDeadline || index == CaseIndex::kStatus) {
       scopes = {""};
     } else if (!region.empty()) {
       scopes = {region};
@@ -328,7 +328,7 @@ absl::StatusOr<v1::ListCasesResponse> ListCases(
   int64_t time_from = filter.time_from, time_to = filter.time_to;
   if (index == CaseIndex::kStatus) {
     status = filter.status;
-  } else if (index == CaseIndex::kRegionDeadline) {
+  } else if (index == CaseIndex::kDeadline) {
     // Overdue means a deadline before now.
     time_from = std::numeric_limits<int64_t>::min();
     time_to = absl::ToUnixSeconds(now);
@@ -355,7 +355,9 @@ absl::StatusOr<v1::ListCasesResponse> ListCases(
         scan.after_time = position->time;
         scan.after_case_id = position->case_id;
       }
-      if (index == CaseIndex::kStatus) scan.region = region;
+      if (index == CaseIndex::kDeadline || index == CaseIndex::kStatus) {
+        scan.region = region;
+      }
       scan.limit = chunk;
       scan.max_examined =
           std::max(chunk, max_scanned - std::min(scanned, max_scanned));

@@ -43,8 +43,8 @@ struct CaseIndexScan {
   bool resume = false;
   int64_t after_time = 0;
   std::string after_case_id;
-  // kStatus only: keep just the entries whose regions hold this region (a
-  // subtree); empty keeps all.
+  // kDeadline and kStatus: keep just the entries whose regions hold this
+  // region (a subtree); empty keeps all.
   std::string region;
   // Most entries returned.
   size_t limit = 100;

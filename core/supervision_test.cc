@@ -212,7 +212,7 @@ TEST_F(SupervisionTest, WholeLifecycle) {
                                    v1::CASE_STATUS_UNSPECIFIED,
                                    absl::ToUnixSeconds(kNow), id}),
             1u);
-  EXPECT_EQ(txn_.case_index.count({CaseIndex::kRegionDeadline, "sz",
+  EXPECT_EQ(txn_.case_index.count({CaseIndex::kDeadline, "",
                                    v1::CASE_STATUS_UNSPECIFIED,
                                    absl::ToUnixSeconds(first_deadline), id}),
             1u);
@@ -238,7 +238,7 @@ TEST_F(SupervisionTest, WholeLifecycle) {
               absl::ToUnixSeconds(first_deadline));
     EXPECT_FALSE(IsOverdue(c, t1 + absl::Hours(1)));
   }
-  EXPECT_EQ(txn_.case_index.count({CaseIndex::kRegionDeadline, "sz",
+  EXPECT_EQ(txn_.case_index.count({CaseIndex::kDeadline, "",
                                    v1::CASE_STATUS_UNSPECIFIED,
                                    absl::ToUnixSeconds(first_deadline), id}),
             0u);
@@ -307,7 +307,7 @@ TEST_F(SupervisionTest, WholeLifecycle) {
     EXPECT_EQ(key.status, key.index == CaseIndex::kStatus
                               ? v1::CASE_STATUS_CLOSED
                               : v1::CASE_STATUS_UNSPECIFIED);
-    EXPECT_NE(key.index, CaseIndex::kRegionDeadline);
+    EXPECT_NE(key.index, CaseIndex::kDeadline);
   }
 
   ExpectRecomputesTheSame(txn_);
