@@ -488,6 +488,9 @@ class BatchTxn final : public KvTxn {
  protected:
   absl::StatusOr<std::optional<std::string>> Get(
       Family family, absl::string_view key) override {
+    if (!ReadBack(family)) {
+      return absl::InternalError("the writer does not read this family");
+    }
     const auto& written = written_[static_cast<int>(family)];
     if (auto it = written.find(key); it != written.end()) return it->second;
     if (family == Family::kRegistry) {
@@ -500,13 +503,17 @@ class BatchTxn final : public KvTxn {
   }
   absl::Status Put(Family family, absl::string_view key,
                    absl::string_view value) override {
-    Remember(family, key);
-    written_[static_cast<int>(family)][key] = std::string(value);
+    if (ReadBack(family)) {
+      Remember(family, key);
+      written_[static_cast<int>(family)][key] = std::string(value);
+    }
     return ToStatus(batch_.Put(cf(family), ToSlice(key), ToSlice(value)));
   }
   absl::Status Delete(Family family, absl::string_view key) override {
-    Remember(family, key);
-    written_[static_cast<int>(family)][key] = std::nullopt;
+    if (ReadBack(family)) {
+      Remember(family, key);
+      written_[static_cast<int>(family)][key] = std::nullopt;
+    }
     return ToStatus(batch_.Delete(cf(family), ToSlice(key)));
   }
 
@@ -518,6 +525,12 @@ class BatchTxn final : public KvTxn {
     std::optional<std::optional<std::string>> previous;
   };
 
+  // Whether a Txn method reads `family`. The others (the log, feeds, case
+  // index entries) are only written, so the overlay need not copy them.
+  static bool ReadBack(Family family) {
+    return family != Family::kEvents && family != Family::kFeeds &&
+           family != Family::kCaseIndex;
+  }
   absl::StatusOr<std::optional<std::string>> ReadCommitted(
       Family family, absl::string_view key) {
     std::string value;
