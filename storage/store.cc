@@ -89,10 +89,11 @@ constexpr Family kDerivedFamilies[] = {
 // Which `Project` wrote the derived families. Bump it whenever `Project` or
 // their encoding changes: Open then recomputes them from the log. Stores
 // from before versions were kept have none, which reads as 1; 2 added cases
-// and their indexes, 3 the case histories, 4 took the status out of the
-// region and unit indexes' keys into one kStatus entry per case and the
+// and their indexes, 3 the case histories, 4 the cases' evidence, 5 took
+// the status out of the region and unit indexes' keys into one kStatus
+// entry per case, made the deadline index one entry per case and left the
 // opening report out of the case histories.
-constexpr uint64_t kDerivedVersion = 4;
+constexpr uint64_t kDerivedVersion = 5;
 constexpr absl::string_view kDerivedVersionKey = "derived_version";
 
 // For memtable insert hints: the key without its trailing 8-byte seq. Events,
@@ -1409,6 +1410,12 @@ absl::StatusOr<CaseIndexPage> Store::ScanCaseIndex(const CaseIndexScan& scan) {
 
 absl::StatusOr<std::optional<v1::Case>> Store::ReadCase(absl::string_view id) {
   return Decode<v1::Case>(impl_->Get(Family::kCases, id), "case");
+}
+
+absl::StatusOr<std::optional<v1::FindingRecord>> Store::ReadFinding(
+    absl::string_view id) {
+  return Decode<v1::FindingRecord>(impl_->Get(Family::kFindings, id),
+                                   "finding");
 }
 
 absl::StatusOr<std::vector<v1::Event>> Store::ReadCaseHistory(
