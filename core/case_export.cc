@@ -236,7 +236,9 @@ absl::StatusOr<std::optional<std::string>> CaseExporter::Next(
       names_[absl::StrCat("unit/", u.id())] = u.name();
     }
     AppendExportHeader(request_.format(), chunk);
-    request_.mutable_filter()->set_page_size(500);
+    if (request_.filter().page_size() == 0) {
+      request_.mutable_filter()->set_page_size(500);
+    }
     request_.mutable_filter()->clear_page_cursor();
   }
   const auto name = [this](absl::string_view kind, absl::string_view id) {
