@@ -65,6 +65,8 @@ std::string EnumText(int value, absl::string_view full_name,
   return text;
 }
 
+}  // namespace
+
 void AppendCsvField(absl::string_view field, std::string& out) {
   if (field.find_first_of(",\"\r\n") == absl::string_view::npos) {
     out.append(field.data(), field.size());
@@ -111,8 +113,6 @@ void AppendJsonString(absl::string_view s, std::string& out) {
   }
   out.push_back('"');
 }
-
-}  // namespace
 
 const std::vector<absl::string_view>& ExportColumns() { return Columns(); }
 

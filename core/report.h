@@ -63,6 +63,12 @@ absl::StatusOr<v1::ListOverdueResponse> ListOverdue(
     CaseReader& cases, const CaseViewer& viewer,
     const v1::ListOverdueRequest& request, absl::Time now);
 
+// Appends `field` as one RFC 4180 CSV field: quoted (quotes doubled) when it
+// holds a comma, quote, CR or LF; as it is otherwise.
+void AppendCsvField(absl::string_view field, std::string& out);
+// Appends `s` as a JSON string (UTF-8 kept, control characters escaped).
+void AppendJsonString(absl::string_view s, std::string& out);
+
 // Export rows. The columns, in order, of both formats.
 const std::vector<absl::string_view>& ExportColumns();
 // Appends the header row (CSV only; nothing for JSON lines) to `out`.
