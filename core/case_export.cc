@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "core/case.h"
+#include "core/case_query.h"
 #include "core/report.h"
 #include "core/status_macros.h"
 
@@ -190,7 +191,7 @@ void AppendExportRow(v1::ExportFormat format, const v1::Case& c,
   out.append("}\n");
 }
 
-CaseExporter::CaseExporter(CaseReader& cases, CounterReader& counters,
+CaseExporter::CaseExporter(CaseReader& cases, ReportReader& counters,
                            CaseViewer viewer, v1::ExportCasesRequest request,
                            absl::Time now)
     : cases_(cases),
@@ -225,6 +226,13 @@ absl::StatusOr<std::optional<std::string>> CaseExporter::Next(
     if (viewer_.kind == CaseViewer::Kind::kNone) {
       return absl::PermissionDeniedError("this role gets no exports");
     }
+    absl::StatusOr<std::function<bool(const v1::Case&)>> matches =
+        CaseFilterOf(cases_, viewer_, request_.filter(), now_);
+    if (!matches.ok()) {
+      const absl::Status& s = matches.status();
+      return absl::Status(s.code(), absl::StrCat("filter.", s.message()));
+    }
+    matches_ = *std::move(matches);
     // Regions and units are few: their names are loaded once.
     FL_ASSIGN_OR_RETURN(std::vector<v1::Region> regions,
                         counters_.AllRegions());
@@ -236,37 +244,35 @@ absl::StatusOr<std::optional<std::string>> CaseExporter::Next(
       names_[absl::StrCat("unit/", u.id())] = u.name();
     }
     AppendExportHeader(request_.format(), chunk);
-    if (request_.filter().page_size() == 0) {
-      request_.mutable_filter()->set_page_size(500);
-    }
-    request_.mutable_filter()->clear_page_cursor();
+    started_ = true;
   }
   const auto name = [this](absl::string_view kind, absl::string_view id) {
     return Name(kind, id);
   };
+  const bool redact = viewer_.kind == CaseViewer::Kind::kResponsibleUnit;
+  const size_t batch =
+      request_.filter().page_size() == 0 ? 1000 : request_.filter().page_size();
+  v1::Case redacted;
   while (chunk.size() < min_bytes) {
-    absl::StatusOr<v1::ListCasesResponse> page =
-        ListCases(cases_, viewer_, request_.filter(), now_);
-    if (!page.ok()) {
-      const absl::Status& s = page.status();
-      if (!started_ && (s.code() == absl::StatusCode::kInvalidArgument ||
-                        s.code() == absl::StatusCode::kNotFound)) {
-        return absl::Status(s.code(), absl::StrCat("filter.", s.message()));
-      }
-      return s;
-    }
-    started_ = true;
-    for (const v1::Case& c : page->cases()) {
-      AppendExportRow(request_.format(), c, name, chunk);
-      ++rows_;
-    }
-    if (page->next_page_cursor().empty()) {
+    FL_ASSIGN_OR_RETURN(
+        size_t read,
+        counters_.ScanCases(last_id_, batch, [&](const v1::Case& c) {
+          last_id_ = c.id();
+          if (!matches_(c)) return;
+          if (redact) {
+            redacted = c;
+            RedactCaseForUnit(redacted);
+            AppendExportRow(request_.format(), redacted, name, chunk);
+          } else {
+            AppendExportRow(request_.format(), c, name, chunk);
+          }
+          ++rows_;
+        }));
+    if (read < batch) {
       done_ = true;
       break;
     }
-    request_.mutable_filter()->set_page_cursor(page->next_page_cursor());
   }
-  started_ = true;
   return chunk;
 }
 

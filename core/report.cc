@@ -117,7 +117,7 @@ struct Registry {
   }
 };
 
-absl::StatusOr<Registry> LoadRegistry(CounterReader& counters) {
+absl::StatusOr<Registry> LoadRegistry(ReportReader& counters) {
   Registry r;
   FL_ASSIGN_OR_RETURN(std::vector<v1::Region> regions, counters.AllRegions());
   for (v1::Region& region : regions) {
@@ -241,12 +241,13 @@ struct Counter {
 
 // Reads the stock and flow counters of `scope` within `period` and calls
 // fn(counter) for each, skipping what a unit officer may not see.
-absl::Status ReadScope(CounterReader& counters, absl::string_view scope,
+absl::Status ReadScope(ReportReader& counters, absl::string_view scope,
                        const Period& period, bool unit_officer,
-                       absl::string_view category,
+                       absl::string_view category, bool with_flows,
                        const std::function<void(const Counter&)>& fn) {
   absl::Status bad;
   for (const char kind : {'s', 'f'}) {
+    if (kind == 'f' && !with_flows) break;
     const std::string head = absl::StrCat(scope, std::string(1, kind), "/");
     const std::string from = absl::StrCat(head, period.from);
     // '0' sorts right after '/', so "<to>0" ends the month `to`.
@@ -256,16 +257,17 @@ absl::Status ReadScope(CounterReader& counters, absl::string_view scope,
     FL_RETURN_IF_ERROR(counters.ScanCounters(
         from, to, [&](absl::string_view key, int64_t value) {
           if (value == 0) return true;
-          const std::vector<absl::string_view> parts =
-              absl::StrSplit(key.substr(head.size()), '/');
+          // "<YYYY-MM>/<NN>/<category>"
+          const absl::string_view rest = key.substr(head.size());
           Counter c{kind, "", 0, "", value};
-          if (parts.size() != 3 || !absl::SimpleAtoi(parts[1], &c.code)) {
+          if (rest.size() < 12 || rest[7] != '/' || rest[10] != '/' ||
+              !absl::SimpleAtoi(rest.substr(8, 2), &c.code)) {
             bad = absl::DataLossError(
                 absl::StrCat("unreadable report counter ", key));
             return false;
           }
-          c.month = parts[0];
-          c.category = parts[2];
+          c.month = rest.substr(0, 7);
+          c.category = rest.substr(11);
           if (!category.empty() && c.category != category) return true;
           if (unit_officer) {
             if (kind == 's' && c.code < v1::CASE_STATUS_ASSIGNED) return true;
@@ -291,7 +293,7 @@ absl::Status ReadScope(CounterReader& counters, absl::string_view scope,
 // Open cases of a scope whose deadline in force is before `now`: the daily
 // counters of the days before today, plus today's deadline index entries
 // before now (keys only; for a unit, the cases of its region due today).
-absl::StatusOr<int64_t> Overdue(CaseReader& cases, CounterReader& counters,
+absl::StatusOr<int64_t> Overdue(CaseReader& cases, ReportReader& counters,
                                 const Registry& reg, absl::string_view region,
                                 absl::string_view unit, absl::Time now) {
   const std::string scope =
@@ -334,7 +336,7 @@ absl::StatusOr<int64_t> Overdue(CaseReader& cases, CounterReader& counters,
 }
 
 // Overdue of a base (every root when it is empty).
-absl::StatusOr<int64_t> BaseOverdue(CaseReader& cases, CounterReader& counters,
+absl::StatusOr<int64_t> BaseOverdue(CaseReader& cases, ReportReader& counters,
                                     const Registry& reg, const Base& base,
                                     absl::Time now) {
   if (!base.unit.empty() || !base.region.empty()) {
@@ -433,7 +435,7 @@ std::string StatusKey(int code) {
 }  // namespace
 
 absl::StatusOr<v1::GetReportResponse> GetReport(
-    CaseReader& cases, CounterReader& counters, const CaseViewer& viewer,
+    CaseReader& cases, ReportReader& counters, const CaseViewer& viewer,
     const v1::GetReportRequest& request, absl::Time now) {
   FL_RETURN_IF_ERROR(CheckDimensions(request));
   FL_ASSIGN_OR_RETURN(Period period,
@@ -506,7 +508,7 @@ absl::StatusOr<v1::GetReportResponse> GetReport(
   for (const std::string& scope : BaseScopes(reg, base)) {
     FL_RETURN_IF_ERROR(ReadScope(
         counters, scope, period, base.unit_officer, request.category_id(),
-        [&](const Counter& c) {
+        /*with_flows=*/true, [&](const Counter& c) {
           Add(total, c);
           if (!grouped && request.by_size() > 0 &&
               !(by_status && c.kind == 'f')) {
@@ -524,10 +526,10 @@ absl::StatusOr<v1::GetReportResponse> GetReport(
     for (const Group& g : groups) {
       const std::string scope =
           g.unit.empty() ? RegionScope(g.region) : UnitScope(g.unit);
+      // Flows have no status: rows by status carry case counts only.
       FL_RETURN_IF_ERROR(ReadScope(
           counters, scope, period, base.unit_officer, request.category_id(),
-          [&](const Counter& c) {
-            if (by_status && c.kind == 'f') return;
+          /*with_flows=*/!by_status, [&](const Counter& c) {
             Add(rows[row_keys(g, c)], c);
           }));
       if (with_overdue) {
@@ -584,7 +586,7 @@ absl::StatusOr<v1::GetReportResponse> GetReport(
 }
 
 absl::StatusOr<v1::RankUnitsResponse> RankUnits(
-    CaseReader& cases, CounterReader& counters, const CaseViewer& viewer,
+    CaseReader& cases, ReportReader& counters, const CaseViewer& viewer,
     const v1::RankUnitsRequest& request, absl::Time now) {
   if (request.by() == v1::RANK_BY_UNSPECIFIED ||
       !v1::RankBy_IsValid(request.by())) {
@@ -606,7 +608,7 @@ absl::StatusOr<v1::RankUnitsResponse> RankUnits(
   for (const Group& g : groups) {
     Sums sums;
     FL_RETURN_IF_ERROR(ReadScope(counters, UnitScope(g.unit), period,
-                                 base.unit_officer, "",
+                                 base.unit_officer, "", /*with_flows=*/true,
                                  [&](const Counter& c) { Add(sums, c); }));
     FL_ASSIGN_OR_RETURN(int64_t overdue,
                         Overdue(cases, counters, reg, g.region, g.unit, now));

@@ -29,14 +29,20 @@ namespace fieldledger {
 
 // What reports read besides a CaseReader. Thread-safe in the storage
 // implementation.
-class CounterReader {
+class ReportReader {
  public:
-  virtual ~CounterReader() = default;
+  virtual ~ReportReader() = default;
   // Calls fn(key, value) for every counter with from <= key < to, in key
   // order, until fn returns false.
   virtual absl::Status ScanCounters(
       absl::string_view from, absl::string_view to,
       const std::function<bool(absl::string_view, int64_t)>& fn) = 0;
+  // Calls fn(case) for up to `limit` cases with id > `after` (all from the
+  // first when empty), in id order; returns how many were read. The case
+  // passed is only valid during the call.
+  virtual absl::StatusOr<size_t> ScanCases(
+      absl::string_view after, size_t limit,
+      const std::function<void(const v1::Case&)>& fn) = 0;
   // Every region and every unit, ordered by id.
   virtual absl::StatusOr<std::vector<v1::Region>> AllRegions() = 0;
   virtual absl::StatusOr<std::vector<v1::Unit>> AllUnits() = 0;
@@ -48,13 +54,13 @@ class CounterReader {
 // "region_id: no region ..." (likewise unit_id, category_id), also for one
 // outside the viewer's scope; PERMISSION_DENIED for a viewer of kind kNone.
 absl::StatusOr<v1::GetReportResponse> GetReport(
-    CaseReader& cases, CounterReader& counters, const CaseViewer& viewer,
+    CaseReader& cases, ReportReader& counters, const CaseViewer& viewer,
     const v1::GetReportRequest& request, absl::Time now);
 
 // The units in the viewer's scope ranked as asked. Errors as GetReport;
 // INVALID_ARGUMENT "by" when unspecified, "limit" when over 1000.
 absl::StatusOr<v1::RankUnitsResponse> RankUnits(
-    CaseReader& cases, CounterReader& counters, const CaseViewer& viewer,
+    CaseReader& cases, ReportReader& counters, const CaseViewer& viewer,
     const v1::RankUnitsRequest& request, absl::Time now);
 
 // A page of overdue cases, latest first: Supervision.ListCases with overdue
@@ -81,9 +87,10 @@ void AppendExportRow(v1::ExportFormat format, const v1::Case& c,
                      std::string& out);
 
 // An export of every case matching ExportCasesRequest.filter that the
-// viewer may see, in ListCases order, produced a chunk at a time so that a
-// stream never holds the whole file. Reads pages of ListCases (a consistent
-// order; cases changed meanwhile show their state when read).
+// viewer may see (CaseFilterOf), in case id order (UUIDv7: about the order
+// of reporting), produced a chunk at a time so that a stream never holds the
+// whole file. One sequential scan of the cases, whatever the filters: a
+// case changed meanwhile shows the state it had when read.
 //
 //   CaseExporter exporter(cases, counters, viewer, request, now);
 //   while (true) {
@@ -95,13 +102,13 @@ void AppendExportRow(v1::ExportFormat format, const v1::Case& c,
 // Not thread-safe: one exporter per stream.
 class CaseExporter {
  public:
-  CaseExporter(CaseReader& cases, CounterReader& counters, CaseViewer viewer,
+  CaseExporter(CaseReader& cases, ReportReader& counters, CaseViewer viewer,
                v1::ExportCasesRequest request, absl::Time now);
 
   // The next chunk: whole rows, at least `min_bytes` unless it is the last
   // (the header row leads the first); nullopt when the export is complete.
-  // Errors: INVALID_ARGUMENT "format", and ListCases' errors with their
-  // field under "filter.", on the first call.
+  // Errors: INVALID_ARGUMENT "format", and ListCases' filter errors with
+  // their field under "filter.", on the first call.
   absl::StatusOr<std::optional<std::string>> Next(size_t min_bytes = 64 << 10);
 
   // Rows produced so far.
@@ -111,13 +118,15 @@ class CaseExporter {
   absl::string_view Name(absl::string_view kind, absl::string_view id);
 
   CaseReader& cases_;
-  CounterReader& counters_;
+  ReportReader& counters_;
   const CaseViewer viewer_;
   v1::ExportCasesRequest request_;
   const absl::Time now_;
   bool started_ = false;
   bool done_ = false;
   uint64_t rows_ = 0;
+  std::function<bool(const v1::Case&)> matches_;
+  std::string last_id_;  // the last case scanned
   std::map<std::string, std::string> names_;  // kind + '/' + id -> name
 };
 

@@ -608,6 +608,10 @@ class Store::Impl {
     FL_RETURN_IF_ERROR(ToStatus(s));
     dataset_ = dataset;
     FL_RETURN_IF_ERROR(UpgradeDerivedState());
+    // The WAL replay left every counter's merge operands in the memtable; a
+    // flush merges them, so reports do not.
+    FL_RETURN_IF_ERROR(
+        ToStatus(db_->Flush(rocksdb::FlushOptions(), cf(Family::kAggregates))));
 
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(rocksdb::ReadOptions(), cf(Family::kEvents)));
@@ -1220,6 +1224,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     }
     if (family == Family::kAggregates) {
       cf.merge_operator = NewCounterAddOperator();
+      // A busy counter (this month, the whole city) gets an operand per
+      // event; a reader would merge them all. Past this many in the
+      // memtable, the write merges them into one value instead.
+      cf.max_successive_merges = 32;
     }
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     cf.write_buffer_size = options.memtable_bytes / 4;
@@ -1556,6 +1564,29 @@ absl::Status Store::ScanCounters(
         return fn(key, n);
       }));
   return bad;
+}
+
+absl::StatusOr<size_t> Store::ScanCases(
+    absl::string_view after, size_t limit,
+    const std::function<void(const v1::Case&)>& fn) {
+  // Keys are case ids: the first after `after` is `after` + '\0'.
+  const std::string from = after.empty() ? "" : absl::StrCat(after, std::string(1, '\0'));
+  v1::Case c;
+  size_t read = 0;
+  absl::Status bad;
+  FL_RETURN_IF_ERROR(impl_->Scan(
+      Family::kCases, "", from,
+      [&](absl::string_view key, absl::string_view value) {
+        if (!c.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          bad = absl::DataLossError(
+              absl::StrCat("unreadable case ", absl::CEscape(key)));
+          return false;
+        }
+        fn(c);
+        return ++read < limit;
+      }));
+  FL_RETURN_IF_ERROR(bad);
+  return read;
 }
 
 absl::StatusOr<std::vector<v1::Region>> Store::AllRegions() {

@@ -73,7 +73,7 @@ struct AggregatesCheck {
   bool corrected = false;
 };
 
-class Store final : public FeedReader, public CaseReader, public CounterReader {
+class Store final : public FeedReader, public CaseReader, public ReportReader {
  public:
   // A change to apply in the writer; its error discards its writes.
   using Job = std::function<absl::Status(Txn&)>;
@@ -135,11 +135,15 @@ class Store final : public FeedReader, public CaseReader, public CounterReader {
       absl::string_view id) override;
   absl::StatusOr<std::vector<std::string>> RootRegionIds() override;
 
-  // CounterReader: report counters (the aggregates column family, kept by a
+  // ReportReader: report counters (the aggregates column family, kept by a
   // merge operator in each event's batch), read as written, like cases.
   absl::Status ScanCounters(
       absl::string_view from, absl::string_view to,
       const std::function<bool(absl::string_view, int64_t)>& fn) override;
+  // A forward scan of the cases column family; one Case message is reused.
+  absl::StatusOr<size_t> ScanCases(
+      absl::string_view after, size_t limit,
+      const std::function<void(const v1::Case&)>& fn) override;
   absl::StatusOr<std::vector<v1::Region>> AllRegions() override;
   absl::StatusOr<std::vector<v1::Unit>> AllUnits() override;
 
