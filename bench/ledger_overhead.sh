@@ -6,8 +6,11 @@ set -euo pipefail
 BUILD=${BUILD:-build}; RUNS=${RUNS:-3}; DURATION=${DURATION:-6s}; BATCH=${BATCH:-1}
 bin="$BUILD/bin"
 work=$(mktemp -d); pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+# Under set -e a failing command in the trap would end it before the rm:
+# each step here tolerates a node that already died.
+cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 start() {  # start DIR [flags...]: a node on port 0; sets pid and addr
   local dir=$1; shift
   "$bin/fieldledgerd" --data_dir="$dir" --listen=127.0.0.1:0 "$@" >"$dir.log" 2>&1 &
@@ -19,7 +22,7 @@ start() {  # start DIR [flags...]: a node on port 0; sets pid and addr
   done
   echo "node did not start" >&2; cat "$dir.log" >&2; exit 1
 }
-stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
+stop() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; }
 field() { tr " " "\n" <<<"$2" | sed -n "s|^$1=||p"; }
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 declare -A rate

@@ -1,14 +1,18 @@
 #include "client/ledger_client.h"
 
-#include <future>
+#include <deque>
+#include <memory>
 #include <optional>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "client/rpc.h"
 #include "core/merkle.h"
+#include "core/packed_leaves.h"
 #include "core/status_macros.h"
 #include "fieldledger/v1/event.pb.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -48,6 +52,86 @@ std::optional<uint64_t> SeqOf(absl::string_view bytes) {
   if (!in.ConsumedEntireMessage()) return std::nullopt;
   return seq;
 }
+
+// Leaves [0, end) from StreamEntries: a receiver thread reads messages
+// into a queue while the caller takes them, at most `ahead` messages
+// ahead of it. Destroying it early cancels the call.
+class EntryStream {
+ public:
+  EntryStream(v1::Ledger::StubInterface& stub, absl::string_view token,
+              absl::Duration timeout, uint64_t end, size_t ahead)
+      : ahead_(ahead) {
+    PrepareContext(context_, token, timeout);
+    v1::StreamEntriesRequest request;
+    request.set_start(0);
+    request.set_end(end);
+    reader_ = stub.StreamEntries(&context_, request);
+    receiver_ = std::thread([this] { Receive(); });
+  }
+
+  ~EntryStream() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    context_.TryCancel();
+    receiver_.join();
+  }
+
+  // The next message, in order; nullopt once the stream ended (status()
+  // says how).
+  std::optional<v1::StreamEntriesResponse> Next() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](EntryStream* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+          return !s->queue_.empty() || s->ended_;
+        },
+        this));
+    if (queue_.empty()) return std::nullopt;
+    std::optional<v1::StreamEntriesResponse> next(std::move(queue_.front()));
+    queue_.pop_front();
+    return next;
+  }
+
+  absl::Status status() {
+    absl::MutexLock lock(&mu_);
+    return status_;
+  }
+
+ private:
+  void Receive() {
+    for (;;) {
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](EntryStream* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+              return s->queue_.size() < s->ahead_ || s->stopping_;
+            },
+            this));
+        if (stopping_) break;
+      }
+      v1::StreamEntriesResponse message;
+      if (!reader_->Read(&message)) break;
+      absl::MutexLock lock(&mu_);
+      queue_.push_back(std::move(message));
+    }
+    const absl::Status finished = FromGrpc(reader_->Finish(), "StreamEntries");
+    absl::MutexLock lock(&mu_);
+    status_ = finished;
+    ended_ = true;
+  }
+
+  const size_t ahead_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderInterface<v1::StreamEntriesResponse>>
+      reader_;
+  absl::Mutex mu_;
+  std::deque<v1::StreamEntriesResponse> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+  std::thread receiver_;  // last: started once the rest exists
+};
 
 }  // namespace
 
@@ -273,56 +357,53 @@ absl::StatusOr<AuditReport> LedgerClient::Audit() {
   const fieldledger::Checkpoint& checkpoint = fetched.second;
   AuditReport report;
   report.tree_size = checkpoint.tree_size;
+  report.signer = checkpoint.origin;
   merkle::RootBuilder builder;
-  // The next page is fetched while this one is checked and hashed.
-  struct Page {
-    absl::Status status;
-    v1::GetEntriesResponse reply;
-  };
-  auto fetch = [&](uint64_t start) {
-    return std::async(std::launch::async, [this, start,
-                                           size = checkpoint.tree_size] {
-      Page page;
-      grpc::ClientContext ctx;
-      PrepareContext(ctx, token_, options_.rpc_timeout);
-      v1::GetEntriesRequest request;
-      request.set_start(start);
-      request.set_max_entries(
-          static_cast<uint32_t>(std::min<uint64_t>(UINT32_MAX, size - start)));
-      page.status =
-          FromGrpc(stub_.GetEntries(&ctx, request, &page.reply), "GetEntries");
-      return page;
-    });
-  };
-  std::future<Page> next;
-  if (checkpoint.tree_size > 0) next = fetch(0);
-  while (builder.size() < checkpoint.tree_size) {
-    Page page = next.get();
-    const uint64_t start = builder.size();
-    const uint64_t after = start + page.reply.entries_size();
-    if (page.status.ok() && after < checkpoint.tree_size) next = fetch(after);
-    if (!page.status.ok() &&
-        page.status.code() != absl::StatusCode::kDataLoss) {
-      return page.status;
-    }
-    if (!page.status.ok() || page.reply.entries_size() == 0) {
-      report.problem = absl::StrCat("entry ", start,
-                                    " cannot be read: ", page.status.message());
+  EntryStream stream(stub_, token_, options_.audit_timeout,
+                     checkpoint.tree_size, kAuditMessagesAhead);
+  while (std::optional<v1::StreamEntriesResponse> message = stream.Next()) {
+    const uint64_t first = builder.size();
+    if (message->first_index() != first) {
+      report.problem =
+          absl::StrCat("the server sent entries from ", message->first_index(),
+                       " where ", first, " was due");
       return report;
     }
-    for (const std::string& bytes : page.reply.entries()) {
-      if (SeqOf(bytes) != builder.size()) {
+    PackedLeaves leaves(message->leaves());
+    for (absl::string_view leaf; leaves.Next(leaf);) {
+      if (builder.size() == checkpoint.tree_size) {
+        report.problem = absl::StrCat("the server sent more entries than the ",
+                                      checkpoint.tree_size, " signed");
+        return report;
+      }
+      if (SeqOf(leaf) != builder.size()) {
         report.problem =
             absl::StrCat("entry ", builder.size(),
                          " is not the event with that sequence number");
-        if (next.valid()) next.wait();
         return report;
       }
-      builder.AppendLeaf(bytes);
-      if (builder.size() == checkpoint.tree_size) break;
+      builder.AppendLeaf(leaf);
+      report.bytes_read += leaf.size();
+    }
+    report.entries_read = builder.size();
+    if (leaves.malformed() || builder.size() - first != message->count()) {
+      report.problem =
+          absl::StrCat("the message of entries from ", first, " is malformed");
+      return report;
     }
   }
-  if (builder.Root() != checkpoint.root_hash) {
+  const absl::Status ended = stream.status();
+  if (ended.code() == absl::StatusCode::kDataLoss) {
+    report.problem = absl::StrCat("entry ", builder.size(),
+                                  " cannot be read: ", ended.message());
+    return report;
+  }
+  FL_RETURN_IF_ERROR(ended);
+  if (builder.size() != checkpoint.tree_size) {
+    report.problem =
+        absl::StrCat("the server ended the entries after ", builder.size(),
+                     " of the ", checkpoint.tree_size, " signed");
+  } else if (builder.Root() != checkpoint.root_hash) {
     report.problem = absl::StrCat(
         "the entries hash to root ", merkle::HashToHex(builder.Root()),
         " but the signed checkpoint of ", checkpoint.tree_size, " says ",

@@ -37,7 +37,15 @@ struct LedgerClientOptions {
   std::string verifier_key;
   // Deadline of each RPC. Default 15 s.
   absl::Duration rpc_timeout = absl::Seconds(15);
+  // Deadline of the whole entry stream an Audit reads. Default 1 h.
+  absl::Duration audit_timeout = absl::Hours(1);
 };
+
+// The receive limit a channel for LedgerClient::Audit needs: a
+// StreamEntries message holds about 1 MiB of leaves, or one bigger leaf,
+// and a leaf is at most a node's --max_message_bytes (default 4 MiB) plus
+// a little. 64 MiB leaves room for nodes that raise that flag.
+inline constexpr int kLedgerMaxReceiveBytes = 64 << 20;
 
 struct VerifyReport {
   // The checkpoint verified now (its size), and the one verified before
@@ -57,7 +65,12 @@ struct VerifyReport {
 };
 
 struct AuditReport {
+  // The size of the signed checkpoint audited, and what was read of it.
   uint64_t tree_size = 0;
+  uint64_t entries_read = 0;
+  uint64_t bytes_read = 0;
+  // The name of the key that signed the checkpoint (the node's origin).
+  std::string signer;
   // Empty when every entry was read and the recomputed root equals the
   // signed checkpoint's; otherwise the first problem.
   std::string problem;
@@ -65,6 +78,9 @@ struct AuditReport {
 
 class LedgerClient {
  public:
+  // StreamEntries messages received but not yet hashed, at most.
+  static constexpr size_t kAuditMessagesAhead = 4;
+
   // `outbox` and `stub` must outlive the LedgerClient.
   LedgerClient(storage::Outbox& outbox, v1::Ledger::StubInterface& stub,
                std::string token, LedgerClientOptions options = {});
@@ -88,8 +104,11 @@ class LedgerClient {
   // Errors are for what could not be checked (network, permission).
   absl::StatusOr<VerifyReport> Verify();
 
-  // Auditor/admin: fetches every entry of the latest checkpoint's tree,
-  // recomputes the root, and compares it with the signed one.
+  // Auditor/admin: streams every entry of the latest checkpoint's tree
+  // (StreamEntries), checks that entry i is the event with seq i,
+  // recomputes the root, and compares it with the signed one. A receiver
+  // thread keeps at most kAuditMessagesAhead messages ahead of the hashing.
+  // The stub's channel should allow kLedgerMaxReceiveBytes.
   absl::StatusOr<AuditReport> Audit();
 
  private:

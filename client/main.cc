@@ -1009,8 +1009,10 @@ absl::StatusOr<LedgerSession> OpenLedger(const ParsedArgs& a) {
     FL_ASSIGN_OR_RETURN(options.verifier_key,
                         ReadTextFile(*path, "the ledger verifier key"));
   }
-  s.stub = v1::Ledger::NewStub(
-      grpc::CreateChannel(server, grpc::InsecureChannelCredentials()));
+  grpc::ChannelArguments channel_args;
+  channel_args.SetMaxReceiveMessageSize(client::kLedgerMaxReceiveBytes);
+  s.stub = v1::Ledger::NewStub(grpc::CreateCustomChannel(
+      server, grpc::InsecureChannelCredentials(), channel_args));
   s.ledger = std::make_unique<LedgerClient>(s.client->outbox(), *s.stub,
                                             std::move(token), options);
   return s;
@@ -1095,8 +1097,12 @@ absl::Status RunLedgerAudit(const ParsedArgs& a) {
     return absl::DataLossError(absl::StrCat("AUDIT FAILED at tree size ",
                                             r.tree_size, ": ", r.problem));
   }
-  std::cout << "audit ok: " << r.tree_size
-            << " entries recomputed, root equals the signed checkpoint\n";
+  std::cout << "audit ok: the checkpoint of " << r.tree_size
+            << " entries signed by " << r.signer
+            << " verified with the pinned key; all " << r.entries_read
+            << " entries streamed (" << r.bytes_read
+            << " bytes), each the event with its sequence number; the root "
+               "recomputed from them equals the signed root\n";
   return absl::OkStatus();
 }
 

@@ -23,11 +23,12 @@ namespace fieldledger::server {
 
 inline constexpr char kHighWaterMarkKey[] = "fieldledger-high-water-mark";
 
-// Finishes `reactor` with `status`. Failures of the node itself
-// are written to stderr for the operator; nothing about the caller is.
-inline grpc::ServerUnaryReactor* Finish(grpc::ServerUnaryReactor* reactor,
-                                        absl::string_view rpc,
-                                        const absl::Status& status) {
+// Finishes `reactor` (unary or streaming) with `status`. Failures of the
+// node itself are written to stderr for the operator; nothing about the
+// caller is.
+template <typename Reactor>
+Reactor* Finish(Reactor* reactor, absl::string_view rpc,
+                const absl::Status& status) {
   if (status.code() == absl::StatusCode::kInternal ||
       status.code() == absl::StatusCode::kDataLoss) {
     std::cerr << "fieldledgerd: " << rpc << ": " << status << std::endl;

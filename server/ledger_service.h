@@ -16,6 +16,9 @@ namespace fieldledger::server {
 // the 4 MiB message limit).
 inline constexpr uint32_t kMaxLedgerEntries = 10000;
 inline constexpr size_t kMaxLedgerEntryBytes = 2 << 20;
+// About the most packed leaf bytes in one StreamEntries message (a bigger
+// leaf travels alone).
+inline constexpr size_t kStreamEntriesMessageBytes = 1 << 20;
 
 class LedgerService final : public v1::Ledger::CallbackService {
  public:
@@ -37,6 +40,9 @@ class LedgerService final : public v1::Ledger::CallbackService {
   grpc::ServerUnaryReactor* GetEntries(grpc::CallbackServerContext* context,
                                        const v1::GetEntriesRequest* request,
                                        v1::GetEntriesResponse* reply) override;
+  grpc::ServerWriteReactor<v1::StreamEntriesResponse>* StreamEntries(
+      grpc::CallbackServerContext* context,
+      const v1::StreamEntriesRequest* request) override;
 
  private:
   storage::Store& store_;

@@ -566,6 +566,59 @@ class MapTxn final : public KvTxn {
   }
 };
 
+// LedgerLeafReader over the events family: one iterator bounded by the
+// range, reading ahead, and not filling the block cache with a whole log.
+class EventLeafReader final : public LedgerLeafReader {
+ public:
+  EventLeafReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* events,
+                  uint64_t start, uint64_t end)
+      : next_(start), end_(end), upper_(Uint64Key(end)), upper_slice_(upper_) {
+    rocksdb::ReadOptions ro;
+    ro.readahead_size = 2 << 20;
+    ro.fill_cache = false;
+    ro.iterate_upper_bound = &upper_slice_;
+    it_.reset(db->NewIterator(ro, events));
+    it_->Seek(Uint64Key(start));
+  }
+
+  absl::Status Read(
+      absl::FunctionRef<bool(uint64_t, absl::string_view)> take) override {
+    FL_RETURN_IF_ERROR(failed_);
+    for (; next_ < end_; ++next_, it_->Next()) {
+      uint64_t seq = 0;
+      absl::string_view key;
+      if (it_->Valid()) {
+        key = absl::string_view(it_->key().data(), it_->key().size());
+      } else {
+        FL_RETURN_IF_ERROR(ToStatus(it_->status()));
+      }
+      if (!it_->Valid() || !ConsumeUint64(key, seq) || !key.empty() ||
+          seq != next_) {
+        failed_ = absl::DataLossError(
+            absl::StrCat("ledger leaf ", next_, " (event ", next_,
+                         ") is missing from the store"));
+        return failed_;
+      }
+      if (!take(next_,
+                absl::string_view(it_->value().data(), it_->value().size()))) {
+        break;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  uint64_t next() const override { return next_; }
+  uint64_t end() const override { return end_; }
+
+ private:
+  uint64_t next_;
+  const uint64_t end_;
+  const std::string upper_;
+  const rocksdb::Slice upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+  absl::Status failed_;
+};
+
 }  // namespace
 
 class Store::Impl {
@@ -1504,26 +1557,27 @@ absl::StatusOr<std::vector<merkle::Hash>> Store::LedgerConsistencyProof(
 absl::StatusOr<std::vector<std::string>> Store::LedgerEntries(uint64_t from,
                                                               size_t limit) {
   std::vector<std::string> out;
-  const uint64_t end = impl_->durable_next_seq_.load();
-  if (limit == 0 || from >= end) return out;
-  uint64_t expect = from;
-  absl::Status gap;
-  FL_RETURN_IF_ERROR(
-      impl_->Scan(Family::kEvents, "", Uint64Key(from),
-                  [&](absl::string_view key, absl::string_view value) {
-                    uint64_t seq;
-                    if (!ConsumeUint64(key, seq) || seq >= end) return false;
-                    if (seq != expect) {
-                      gap = absl::DataLossError(
-                          absl::StrCat("event ", expect, " is missing"));
-                      return false;
-                    }
-                    ++expect;
-                    out.emplace_back(value);
-                    return out.size() < limit;
-                  }));
-  FL_RETURN_IF_ERROR(gap);
+  const uint64_t size = LedgerSize();
+  if (limit == 0 || from >= size) return out;
+  FL_ASSIGN_OR_RETURN(
+      std::unique_ptr<LedgerLeafReader> reader,
+      ReadLedgerLeaves(from, from + std::min<uint64_t>(limit, size - from)));
+  FL_RETURN_IF_ERROR(reader->Read([&](uint64_t, absl::string_view leaf) {
+    out.emplace_back(leaf);
+    return true;
+  }));
   return out;
+}
+
+absl::StatusOr<std::unique_ptr<LedgerLeafReader>> Store::ReadLedgerLeaves(
+    uint64_t start, uint64_t end) {
+  if (end < start) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("end: ", end, " is below start ", start));
+  }
+  FL_RETURN_IF_ERROR(impl_->CheckSize(end, "end:"));
+  return std::make_unique<EventLeafReader>(
+      impl_->db_, impl_->cf(Family::kEvents), start, end);
 }
 
 absl::StatusOr<std::optional<std::string>> Store::GetMeta(

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -40,6 +41,37 @@
 #include "fieldledger/v1/registry.pb.h"
 
 namespace fieldledger::storage {
+
+// A sequential reader of a range of ledger leaves (stored event bytes): one
+// pass over the events in key order with readahead, no lookup per leaf.
+// From Store::ReadLedgerLeaves; it must not outlive its Store. It reads one
+// consistent view of the store, taken when it was made.
+//
+//   FL_ASSIGN_OR_RETURN(auto reader, store.ReadLedgerLeaves(0, size));
+//   FL_RETURN_IF_ERROR(reader->Read([&](uint64_t, absl::string_view leaf) {
+//     builder.AppendLeaf(leaf);
+//     return true;
+//   }));
+//
+// Thread-safety: one thread at a time.
+class LedgerLeafReader {
+ public:
+  virtual ~LedgerLeafReader() = default;
+
+  // Offers the next leaves in index order to `take(index, bytes)`; `bytes`
+  // is valid during the call only. Returns OK at the end of the range, or
+  // as soon as `take` returns false: that leaf is then not consumed, and
+  // the next Read offers it first. DATA_LOSS naming the leaf when one is
+  // missing from the store (the leaves before it were offered); the reader
+  // then keeps returning that error.
+  virtual absl::Status Read(
+      absl::FunctionRef<bool(uint64_t index, absl::string_view leaf)> take) = 0;
+
+  // The index of the leaf the next Read offers first; end() when the whole
+  // range was read.
+  virtual uint64_t next() const = 0;
+  virtual uint64_t end() const = 0;
+};
 
 struct StoreOptions {
   // Directory of the RocksDB; created when missing.
@@ -190,6 +222,11 @@ class Store final : public FeedReader, public CaseReader, public ReportReader {
   // event in the range is missing.
   absl::StatusOr<std::vector<std::string>> LedgerEntries(uint64_t from,
                                                          size_t limit);
+  // A reader of leaves [start, end) of the durable tree. INVALID_ARGUMENT
+  // ("end: ...") when end < start; OUT_OF_RANGE when end exceeds
+  // LedgerSize().
+  absl::StatusOr<std::unique_ptr<LedgerLeafReader>> ReadLedgerLeaves(
+      uint64_t start, uint64_t end);
 
   // Small node-local records kept beside the data (e.g. the last signed
   // checkpoint). GetMeta: nullopt when unset. PutMetaSynced writes and
