@@ -382,6 +382,30 @@ TEST_F(AggregatesTest, CountersEqualTheEventsAfterRestartAndRebuild) {
   EXPECT_EQ(Stored(), want);
 }
 
+TEST_F(AggregatesTest, AFailedJobLeavesNoCounters) {
+  RandomHistory(3, 40);
+  const Counters before = Stored();
+  // A job that reports a finding (adding to counters), then fails.
+  v1::PushRequest push;
+  v1::Mutation* m = push.add_mutations();
+  m->set_client_id("c-1");
+  m->set_client_seq(client_seq_ + 1);
+  v1::Finding* f = m->mutable_report_finding()->mutable_finding();
+  f->set_id(NewUuidV7(now_));
+  f->set_unit_id("u1");
+  f->set_category_id("c1");
+  f->set_summary("窗口无人");
+  f->mutable_observed_at()->set_seconds(absl::ToUnixSeconds(now_));
+  const absl::Status s = store_->Run([&](Txn& txn) -> absl::Status {
+    FL_RETURN_IF_ERROR(
+        ApplyPush(txn, inspector_, push, now_, Limits()).status());
+    return absl::AbortedError("changed my mind");
+  });
+  EXPECT_EQ(s.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(Stored(), before);
+  EXPECT_TRUE(store_->CheckDerivedState().ok());
+}
+
 TEST_F(AggregatesTest, RebuildReportsThenCorrectsTamperedCounters) {
   RandomHistory(7, 150);
   const Counters want = Recompute(Events());

@@ -428,6 +428,8 @@ class BatchTxn final : public KvTxn {
   // Empties the batch for the next group, starting at `next_seq`.
   void Reset(uint64_t next_seq) {
     batch_.Clear();
+    job_counters_.clear();
+    group_counters_.clear();
     for (auto& written : written_) written.clear();
     undo_.clear();
     set_next_seq(next_seq);
@@ -449,18 +451,33 @@ class BatchTxn final : public KvTxn {
       }
     }
     undo_.clear();
+    job_counters_.clear();
     set_next_seq(savepoint_seq_);
     InvalidateFrontier();
     return ToStatus(batch_.RollbackToSavePoint());
   }
-  absl::Status PopSavePoint() { return ToStatus(batch_.PopSavePoint()); }
+  absl::Status PopSavePoint() {
+    FoldJobCounters();
+    return ToStatus(batch_.PopSavePoint());
+  }
   // The batch was not written: nothing of it may be remembered.
   void Discard() {
     Reset(0);
     InvalidateFrontier();
   }
 
-  rocksdb::WriteBatch& batch() { return batch_; }
+  // The batch to write, with one merge per counter the group changed.
+  rocksdb::WriteBatch& batch() {
+    FoldJobCounters();
+    for (const auto& [key, delta] : group_counters_) {
+      if (delta == 0) continue;
+      // A merge into a batch fails only for a missing family.
+      batch_.Merge(cf(Family::kAggregates), ToSlice(key), EncodeCounter(delta))
+          .PermitUncheckedError();
+    }
+    group_counters_.clear();
+    return batch_;
+  }
 
  protected:
   absl::StatusOr<std::optional<std::string>> Get(
@@ -492,9 +509,12 @@ class BatchTxn final : public KvTxn {
     written_[static_cast<int>(family)][key] = std::nullopt;
     return ToStatus(batch_.Delete(cf(family), ToSlice(key)));
   }
+  // Summed per group: busy counters (this month, the city) get one merge
+  // per group instead of one per event. A job's deltas join the group's
+  // when the job succeeds.
   absl::Status AddToCounter(absl::string_view key, int64_t delta) override {
-    return ToStatus(batch_.Merge(cf(Family::kAggregates), ToSlice(key),
-                                 EncodeCounter(delta)));
+    job_counters_[key] += delta;
+    return absl::OkStatus();
   }
 
  private:
@@ -504,6 +524,11 @@ class BatchTxn final : public KvTxn {
     // What the overlay held before; nullopt: the key was not in it.
     std::optional<std::optional<std::string>> previous;
   };
+
+  void FoldJobCounters() {
+    for (const auto& [key, delta] : job_counters_) group_counters_[key] += delta;
+    job_counters_.clear();
+  }
 
   void Remember(Family family, absl::string_view key) {
     const auto& written = written_[static_cast<int>(family)];
@@ -530,6 +555,8 @@ class BatchTxn final : public KvTxn {
       written_[kFamilyCount];
   std::vector<Undo> undo_;
   uint64_t savepoint_seq_ = 0;
+  // Counter deltas of the running job, and of the group's finished jobs.
+  absl::flat_hash_map<std::string, int64_t> job_counters_, group_counters_;
 };
 
 // The families as plain maps: what a recomputation from the log produces.
