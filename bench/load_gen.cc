@@ -49,6 +49,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "core/status_macros.h"
 #include "core/text.h"
 #include "fieldledger/v1/admin.grpc.pb.h"
 #include "fieldledger/v1/sync.grpc.pb.h"
@@ -89,6 +90,9 @@ ABSL_FLAG(bool, probe, false,
 ABSL_FLAG(int, upload_mib, 0,
           "instead of Pushes: upload one piece of evidence of this many MiB "
           "(random bytes) in 1 MiB chunks, over one stream, and report MiB/s");
+ABSL_FLAG(int, uploads, 1,
+          "with --upload_mib: this many uploads at once, each from its own "
+          "device with its own bytes; the rate printed is their sum");
 ABSL_FLAG(absl::Duration, probe_timeout, absl::Seconds(30),
           "give up probing after this long");
 
@@ -647,28 +651,21 @@ int Probe(const std::string& target) {
   return 0;
 }
 
-// --upload_mib: one evidence upload, timed from the first chunk to the
-// reply (which fieldledgerd sends once every chunk is durable and the hash
-// checked).
-int Upload(const std::string& target, int mib) {
+// --upload_mib: --uploads concurrent evidence uploads (each its own device
+// and its own random bytes), each timed from its first chunk to the reply
+// (which fieldledgerd sends once every chunk is durable and the hash
+// checked). Prints the aggregate rate over the wall time of all of them.
+absl::StatusOr<double> UploadOne(const std::string& target,
+                                 const std::string& admin_authorization,
+                                 int mib) {
   auto channel = MakeChannel(target, 0);
   auto sync = v1::FieldSync::NewStub(channel);
   std::string authorization;
-  absl::StatusOr<std::string> admin_authorization = AdminAuthorization();
-  if (!admin_authorization.ok()) {
-    std::fprintf(stderr, "%s\n",
-                 admin_authorization.status().ToString().c_str());
-    return 1;
-  }
-  if (!admin_authorization->empty()) {
+  if (!admin_authorization.empty()) {
     auto admin = v1::Admin::NewStub(channel);
-    absl::StatusOr<Credential> c =
-        EnrollOne(admin.get(), sync.get(), *admin_authorization);
-    if (!c.ok()) {
-      std::fprintf(stderr, "%s\n", c.status().ToString().c_str());
-      return 1;
-    }
-    authorization = c->authorization;
+    FL_ASSIGN_OR_RETURN(
+        Credential c, EnrollOne(admin.get(), sync.get(), admin_authorization));
+    authorization = c.authorization;
   }
   constexpr size_t kChunk = 1 << 20;
   std::string data = RandomHex(static_cast<size_t>(mib) * kChunk / 2);
@@ -693,15 +690,38 @@ int Upload(const std::string& target, int mib) {
   }
   writer->WritesDone();
   const grpc::Status status = writer->Finish();
-  const double seconds =
-      std::chrono::duration<double>(Clock::now() - start).count();
   if (!status.ok() || !reply.complete()) {
-    std::fprintf(stderr, "upload failed: %d %s\n", status.error_code(),
-                 status.error_message().c_str());
+    return absl::InternalError(absl::StrCat(
+        "upload failed: ", status.error_code(), " ", status.error_message()));
+  }
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+int Upload(const std::string& target, int mib, int uploads) {
+  absl::StatusOr<std::string> admin_authorization = AdminAuthorization();
+  if (!admin_authorization.ok()) {
+    std::fprintf(stderr, "%s\n",
+                 admin_authorization.status().ToString().c_str());
     return 1;
   }
-  std::printf("upload: mib=%d seconds=%.3f mib/s=%.1f\n", mib, seconds,
-              mib / seconds);
+  std::vector<absl::StatusOr<double>> seconds(uploads, 0.0);
+  std::vector<std::thread> threads;
+  const auto start = Clock::now();
+  for (int i = 0; i < uploads; ++i) {
+    threads.emplace_back(
+        [&, i] { seconds[i] = UploadOne(target, *admin_authorization, mib); });
+  }
+  for (std::thread& t : threads) t.join();
+  const double wall =
+      std::chrono::duration<double>(Clock::now() - start).count();
+  for (const absl::StatusOr<double>& s : seconds) {
+    if (!s.ok()) {
+      std::fprintf(stderr, "%s\n", s.status().ToString().c_str());
+      return 1;
+    }
+  }
+  std::printf("upload: mib=%d uploads=%d seconds=%.3f mib/s=%.1f\n", mib,
+              uploads, wall, mib * uploads / wall);
   return 0;
 }
 
@@ -709,7 +729,8 @@ int Main() {
   const std::string target = absl::GetFlag(FLAGS_target);
   if (absl::GetFlag(FLAGS_probe)) return Probe(target);
   if (absl::GetFlag(FLAGS_upload_mib) > 0) {
-    return Upload(target, absl::GetFlag(FLAGS_upload_mib));
+    return Upload(target, absl::GetFlag(FLAGS_upload_mib),
+                  std::max(1, absl::GetFlag(FLAGS_uploads)));
   }
 
   const int in_flight = absl::GetFlag(FLAGS_in_flight);

@@ -20,41 +20,13 @@ FILL=${FILL:-1000000}
 
 cmake --build "$BUILD" --target fieldledgerd fieldledger_baseline fieldledger_load >/dev/null
 bin="$BUILD/bin"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# start NAME CMD... : starts a server whose stdout names its address; sets
-# $addr and $pid.
-start() {
-  local log="$work/$1.log"
-  shift
-  "$@" >"$log" 2>&1 &
-  pid=$!
-  pids+=("$pid")
-  for _ in $(seq 1 300); do
-    addr=$(grep -o '127\.0\.0\.1:[0-9]*' "$log" | head -1 || true)
-    [ -n "$addr" ] && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "server did not start: $(cat "$log")" >&2
-  exit 1
-}
-
-stop() { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+. bench/lib.sh
 
 # field NAME LINE: the value of NAME=... in a load generator result line.
 field() {
   awk -v k="$1" '{for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) {
     v = substr($i, length(k) + 2); sub(/ms$/, "", v); print v }}' <<<"$2"
 }
-
-median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
 # The result line; a "first error" line after it goes to stderr.
 result() { awk '/ in_flight=/ && !d {print; d=1; next} {print > "/dev/stderr"}'; }

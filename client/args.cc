@@ -22,6 +22,11 @@ std::string ParsedArgs::GetOr(absl::string_view name,
   return it == options.end() ? std::string(fallback) : it->second;
 }
 
+std::vector<std::string> ParsedArgs::GetAll(absl::string_view name) const {
+  auto it = all_values.find(std::string(name));
+  return it == all_values.end() ? std::vector<std::string>() : it->second;
+}
+
 absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
                                      const std::vector<OptionSpec>& specs) {
   auto find = [&specs](absl::string_view name) -> const OptionSpec* {
@@ -42,7 +47,9 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
       options_done = true;
       continue;
     }
+    // The short forms: -h for --help, -o for --output.
     if (arg == "-h" && find("help") != nullptr) arg = "--help";
+    if (arg == "-o" && find("output") != nullptr) arg = "--output";
     if (!absl::StartsWith(arg, "--") || arg.size() == 2) {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown option ", arg, " (options are --name)"));
@@ -73,6 +80,7 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
       }
       inline_value = args[++i];
     }
+    parsed.all_values[spec->name].push_back(*inline_value);
     parsed.options[spec->name] = *std::move(inline_value);
   }
   if (!parsed.Has("help")) {

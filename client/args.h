@@ -44,6 +44,9 @@ struct ParsedArgs {
   // Last value of each value option given (a repeated option: the last wins);
   // "" for a flag.
   std::map<std::string, std::string> options;
+  // Every value of each value option, in the order given (for repeatable
+  // options such as --evidence).
+  std::map<std::string, std::vector<std::string>> all_values;
   // Arguments that are not options, in order.
   std::vector<std::string> positionals;
 
@@ -51,12 +54,15 @@ struct ParsedArgs {
   // The option's value, or nullopt when it was not given.
   std::optional<std::string> Get(absl::string_view name) const;
   std::string GetOr(absl::string_view name, absl::string_view fallback) const;
+  // Every value the option was given, in order; empty when none.
+  std::vector<std::string> GetAll(absl::string_view name) const;
 };
 
 // Parses `args` (the arguments after the command words) against `specs`.
 // INVALID_ARGUMENT with a message such as "unknown option --colour",
 // "option --unit needs a value" or "missing required option --summary".
-// `-h` is read as `--help` when a spec "help" exists.
+// `-h` is read as `--help` when a spec "help" exists, `-o` as `--output`
+// when a spec "output" exists.
 absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
                                      const std::vector<OptionSpec>& specs);
 

@@ -67,4 +67,17 @@ TEST(ParseArgsTest, HelpSkipsRequiredCheck) {
 }
 
 }  // namespace
+TEST(ParseArgsTest, RepeatedOptionsKeepEveryValueAndShortOutput) {
+  auto parsed =
+      ParseArgs({"--evidence", "a.jpg", "--evidence=b.png", "-o", "out.bin"},
+                {{"evidence"}, {"output"}});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->GetAll("evidence"),
+            (std::vector<std::string>{"a.jpg", "b.png"}));
+  EXPECT_EQ(parsed->Get("evidence"), "b.png");
+  EXPECT_EQ(parsed->Get("output"), "out.bin");
+  EXPECT_TRUE(parsed->GetAll("unit").empty());
+  EXPECT_FALSE(ParseArgs({"-o", "x"}, {{"evidence"}}).ok());
+}
+
 }  // namespace fieldledger::client

@@ -5,9 +5,11 @@
 #include <system_error>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "client/evidence_upload.h"
 #include "core/status_macros.h"
 #include "core/text.h"
 #include "core/validation.h"
@@ -110,7 +112,9 @@ absl::StatusOr<std::unique_ptr<FieldClient>> FieldClient::Open(
 
 FieldClient::FieldClient(FieldClientOptions options,
                          std::unique_ptr<storage::Outbox> outbox)
-    : options_(std::move(options)), outbox_(std::move(outbox)) {}
+    : options_(std::move(options)),
+      outbox_(std::move(outbox)),
+      local_((std::filesystem::path(options_.home) / "evidence").string()) {}
 
 absl::StatusOr<storage::Credential> FieldClient::Enroll(
     const std::string& server, const std::string& code, bool force) {
@@ -166,6 +170,26 @@ absl::Status FieldClient::CheckFinding(const v1::Finding& finding,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<LocalEvidence::Prepared>> FieldClient::Attach(
+    const FindingInput& input, v1::Finding& f) const {
+  std::vector<LocalEvidence::Prepared> files;
+  for (const std::string& path : input.evidence_files) {
+    FL_ASSIGN_OR_RETURN(LocalEvidence::Prepared p,
+                        local_.Prepare(path, options_.limits));
+    *f.add_evidence() = p.ref;
+    files.push_back(std::move(p));
+  }
+  return files;
+}
+
+absl::StatusOr<uint64_t> FieldClient::Record(
+    const std::vector<LocalEvidence::Prepared>& files, v1::Mutation mutation) {
+  for (const LocalEvidence::Prepared& p : files) {
+    FL_RETURN_IF_ERROR(local_.Keep(p));
+  }
+  return outbox_->Append(std::move(mutation));
+}
+
 absl::StatusOr<std::string> FieldClient::AddFinding(const FindingInput& input,
                                                     absl::Time now) {
   v1::Mutation mutation;
@@ -173,9 +197,10 @@ absl::StatusOr<std::string> FieldClient::AddFinding(const FindingInput& input,
   f->set_id(NewUuidV7(now));
   SetTime(now, f->mutable_observed_at());
   Apply(input, *f);
+  FL_ASSIGN_OR_RETURN(auto files, Attach(input, *f));
   FL_RETURN_IF_ERROR(CheckFinding(*f, now));
   std::string id = f->id();
-  FL_RETURN_IF_ERROR(outbox_->Append(std::move(mutation)).status());
+  FL_RETURN_IF_ERROR(Record(files, std::move(mutation)).status());
   return id;
 }
 
@@ -209,8 +234,9 @@ absl::StatusOr<uint64_t> FieldClient::AmendFinding(const std::string& id,
   v1::Finding* f = mutation.mutable_amend_finding()->mutable_finding();
   *f = view.finding;
   Apply(changes, *f);
+  FL_ASSIGN_OR_RETURN(auto files, Attach(changes, *f));
   FL_RETURN_IF_ERROR(CheckFinding(*f, now));
-  return outbox_->Append(std::move(mutation));
+  return Record(files, std::move(mutation));
 }
 
 absl::StatusOr<uint64_t> FieldClient::WithdrawFinding(
@@ -238,7 +264,68 @@ absl::StatusOr<SyncReport> FieldClient::Sync(const SyncOptions& options,
   auto stub = v1::FieldSync::NewStub(channel);
   SyncClient sync(*outbox_, *stub, credential->token, credential->client_id,
                   options);
-  return sync.Sync();
+  FL_ASSIGN_OR_RETURN(SyncReport report, sync.Sync());
+  FL_RETURN_IF_ERROR(
+      UploadEvidence(*stub, credential->token, options, report.evidence));
+  return report;
+}
+
+absl::Status FieldClient::UploadEvidence(v1::FieldSync::StubInterface& stub,
+                                         const std::string& token,
+                                         const SyncOptions& options,
+                                         EvidenceSyncReport& report) {
+  FL_ASSIGN_OR_RETURN(std::vector<FindingView> views, Findings());
+  UploadOptions upload;
+  upload.sleep = options.sleep;
+  upload.initial_backoff = options.initial_backoff;
+  upload.max_backoff = options.max_backoff;
+  // The findings whose evidence the node needs, and the copies that serve
+  // none of them.
+  std::vector<const FindingView*> active;
+  absl::flat_hash_set<std::string> needed;
+  for (const FindingView& view : views) {
+    const bool rejected_report = view.sync_state == SyncState::kRejected &&
+                                 view.rejected_action == "report";
+    const bool withdrawn = view.withdrawn_here ||
+                           view.server_status == v1::FINDING_STATUS_WITHDRAWN;
+    if (view.first_seq == 0 || rejected_report || withdrawn) continue;
+    active.push_back(&view);
+    for (const v1::EvidenceRef& ref : view.finding.evidence()) {
+      needed.insert(ref.sha256());
+    }
+  }
+  FL_ASSIGN_OR_RETURN(std::vector<std::string> copies, local_.List());
+  for (const std::string& sha256 : copies) {
+    if (needed.contains(sha256)) continue;
+    FL_RETURN_IF_ERROR(local_.Remove(sha256));
+    ++report.dropped;
+  }
+  for (const FindingView* view : active) {
+    for (const v1::EvidenceRef& ref : view->finding.evidence()) {
+      if (!local_.Has(ref.sha256())) continue;
+      absl::StatusOr<std::string> bytes = local_.Read(ref.sha256());
+      absl::StatusOr<v1::UploadStatus> done =
+          bytes.ok() ? client::UploadEvidence(stub, token, ref.media_type(),
+                                              *bytes, upload)
+                     : absl::StatusOr<v1::UploadStatus>(bytes.status());
+      if (done.ok() && !done->complete()) {
+        done = absl::UnavailableError("the node did not complete the upload");
+      }
+      if (!done.ok()) {
+        report.failed.emplace_back(ref.sha256(), done.status());
+        const absl::StatusCode code = done.status().code();
+        if (code == absl::StatusCode::kDataLoss ||
+            code == absl::StatusCode::kInvalidArgument) {
+          continue;  // this piece's own problem
+        }
+        return absl::OkStatus();  // the node is not reachable: next sync
+      }
+      FL_RETURN_IF_ERROR(local_.Remove(ref.sha256()));
+      ++report.uploaded;
+      report.bytes += ref.size_bytes();
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<FindingView>> FieldClient::Findings() const {
@@ -304,13 +391,22 @@ absl::StatusOr<std::vector<FindingView>> FieldClient::Findings() const {
       view.finding = update.finding();
       view.sync_state = SyncState::kAccepted;
       view.server_status = update.status();
+      view.server_evidence_pending = update.evidence_pending();
       views.push_back(std::move(view));
       continue;
     }
     FindingView& view = views[it->second];
     view.server_status = update.status();
+    view.server_evidence_pending = update.evidence_pending();
     if (view.sync_state == SyncState::kAccepted)
       view.finding = update.finding();
+  }
+  for (FindingView& view : views) {
+    for (const v1::EvidenceRef& ref : view.finding.evidence()) {
+      if (local_.Has(ref.sha256())) continue;
+      ++view.evidence_uploaded;
+      view.evidence_bytes_uploaded += ref.size_bytes();
+    }
   }
   return views;
 }

@@ -27,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/local_evidence.h"
 #include "client/sync_client.h"
 #include "core/limits.h"
 #include "fieldledger/v1/finding.pb.h"
@@ -60,6 +61,10 @@ struct FindingInput {
   // Latitude and longitude, degrees.
   std::optional<std::pair<double, double>> location;
   std::optional<v1::Severity> severity;
+  // Files to attach as evidence, added to those the finding has: each is
+  // stripped of identifying metadata, hashed and copied into the device's
+  // store (<home>/evidence), and uploaded by Sync.
+  std::vector<std::string> evidence_files;
 };
 
 enum class SyncState {
@@ -86,6 +91,12 @@ struct FindingView {
   // client_seq of the first mutation about it; 0 when it is known only from
   // the server.
   uint64_t first_seq = 0;
+  // Of finding.evidence: how many pieces, and their bytes, are no longer
+  // waiting on this device (uploaded, the node confirmed them complete).
+  size_t evidence_uploaded = 0;
+  uint64_t evidence_bytes_uploaded = 0;
+  // The node said some evidence was pending when it was last pulled.
+  bool server_evidence_pending = false;
 };
 
 class FieldClient {
@@ -108,7 +119,9 @@ class FieldClient {
   // INVALID_ARGUMENT ("finding.summary: ...") for a finding the server would
   // refuse on its face; NOT_FOUND ("finding.unit_id: ...") for a unit or
   // category missing from the pulled registry (only once a registry has been
-  // pulled). Nothing is recorded then.
+  // pulled); the errors of LocalEvidence::Prepare for an evidence file.
+  // Nothing is recorded then. Evidence copies are durable before the
+  // finding is.
   absl::StatusOr<std::string> AddFinding(const FindingInput& input,
                                          absl::Time now);
 
@@ -125,7 +138,14 @@ class FieldClient {
                                            const std::string& reason);
 
   // Pushes and pulls with the stored credential; `server` overrides its
-  // address when not empty. FAILED_PRECONDITION before Enroll.
+  // address when not empty. Then uploads the evidence copies of this
+  // device's findings (not of rejected reports or withdrawn findings),
+  // resuming where the node is, and removes each copy once the node holds
+  // it complete, and the copies no such finding refers to any more;
+  // report.evidence says what happened to each. An upload
+  // that fails for a reason of its own (a damaged copy: DATA_LOSS; refused
+  // content) does not stop the others; any other failure stops the uploads
+  // for this sync. FAILED_PRECONDITION before Enroll.
   absl::StatusOr<SyncReport> Sync(const SyncOptions& options,
                                   const std::string& server = "");
 
@@ -144,8 +164,20 @@ class FieldClient {
   absl::Status CheckFinding(const v1::Finding& finding, absl::Time now) const;
   absl::StatusOr<FindingView> Known(const std::string& id) const;
 
+  // Prepares input.evidence_files into `f`'s references.
+  absl::StatusOr<std::vector<LocalEvidence::Prepared>> Attach(
+      const FindingInput& input, v1::Finding& f) const;
+  // Keeps the copies, then appends `mutation`.
+  absl::StatusOr<uint64_t> Record(
+      const std::vector<LocalEvidence::Prepared>& files, v1::Mutation mutation);
+  absl::Status UploadEvidence(v1::FieldSync::StubInterface& stub,
+                              const std::string& token,
+                              const SyncOptions& options,
+                              EvidenceSyncReport& report);
+
   const FieldClientOptions options_;
   std::unique_ptr<storage::Outbox> outbox_;
+  const LocalEvidence local_;
 };
 
 // "pending", "accepted", "rejected".

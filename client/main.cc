@@ -24,9 +24,12 @@
 #include "absl/time/time.h"
 #include "client/admin_client.h"
 #include "client/args.h"
+#include "client/evidence_download.h"
+#include "client/evidence_upload.h"
 #include "client/field_client.h"
 #include "client/ledger_client.h"
 #include "client/reports_client.h"
+#include "client/local_evidence.h"
 #include "client/supervision_client.h"
 #include "client/table.h"
 #include "core/case.h"
@@ -121,6 +124,7 @@ absl::StatusOr<FindingInput> ReadFindingInput(const ParsedArgs& a) {
   in.category_id = a.Get("category");
   in.summary = a.Get("summary");
   in.detail = a.Get("detail");
+  in.evidence_files = a.GetAll("evidence");
   if (auto text = a.Get("observed-at")) {
     absl::Time t;
     std::string err;
@@ -164,6 +168,26 @@ std::string SyncCell(const FindingView& v) {
           ? v.rejection.message()
           : absl::StrCat(v.rejection.field(), ": ", v.rejection.message());
   return absl::StrCat("rejected (", v.rejected_action, "): ", reason);
+}
+
+// Bytes as MiB with one decimal, e.g. "2.4".
+std::string Mib(uint64_t bytes) {
+  return absl::StrFormat("%.1f", static_cast<double>(bytes) / (1 << 20));
+}
+
+// "evidence 1/2 uploaded, 1.2/2.4 MiB"; "" without evidence.
+std::string EvidenceCell(const FindingView& v) {
+  const v1::Finding& f = v.finding;
+  if (f.evidence().empty()) return "";
+  if (v.first_seq == 0) {  // recorded on another device
+    return v.server_evidence_pending ? "evidence pending on the node"
+                                     : "evidence complete on the node";
+  }
+  uint64_t total = 0;
+  for (const v1::EvidenceRef& ref : f.evidence()) total += ref.size_bytes();
+  return absl::StrCat("evidence ", v.evidence_uploaded, "/", f.evidence_size(),
+                      " uploaded, ", Mib(v.evidence_bytes_uploaded), "/",
+                      Mib(total), " MiB");
 }
 
 // --- Commands -----------------------------------------------------------
@@ -248,6 +272,29 @@ absl::Status RunSync(const ParsedArgs& a) {
               << (r.rejection.field().empty() ? "" : r.rejection.field() + ": ")
               << r.rejection.message() << "\n";
   }
+  const EvidenceSyncReport& evidence = report->evidence;
+  if (evidence.uploaded > 0 || !evidence.failed.empty()) {
+    std::cout << "uploaded " << evidence.uploaded << " piece"
+              << (evidence.uploaded == 1 ? "" : "s") << " of evidence ("
+              << Mib(evidence.bytes) << " MiB)";
+    if (!evidence.failed.empty()) {
+      std::cout << ", " << evidence.failed.size() << " not uploaded (kept "
+                << "on this device)";
+    }
+    std::cout << "\n";
+  }
+  if (evidence.dropped > 0) {
+    std::cout << "removed " << evidence.dropped << " evidence cop"
+              << (evidence.dropped == 1 ? "y" : "ies")
+              << " of withdrawn or rejected findings from this device\n";
+  }
+  absl::Status first_failure;
+  for (const auto& [sha256, why] : evidence.failed) {
+    std::cout << "  evidence " << sha256 << ": "
+              << absl::StatusCodeToString(why.code()) << ": " << why.message()
+              << "\n";
+    first_failure.Update(why);
+  }
   std::cout << "pulled " << report->pull.changes << " change"
             << (report->pull.changes == 1 ? "" : "s")
             << (report->pull.reset
@@ -264,7 +311,7 @@ absl::Status RunSync(const ParsedArgs& a) {
     std::cerr << "fieldledger: the ledger was not verified this time: "
               << verified.message() << "\n";
   }
-  return absl::OkStatus();
+  return first_failure;
 }
 
 absl::Status RunFindings(const ParsedArgs& a) {
@@ -275,7 +322,7 @@ absl::Status RunFindings(const ParsedArgs& a) {
     return absl::OkStatus();
   }
   Table table({"ID", "OBSERVED", "UNIT", "CATEGORY", "SEVERITY", "SUMMARY",
-               "SYNC", "SERVER"});
+               "SYNC", "SERVER", "EVIDENCE"});
   table.SetMaxWidth(5, 40);
   table.SetMaxWidth(6, 70);
   for (const FindingView& v : views) {
@@ -284,7 +331,7 @@ absl::Status RunFindings(const ParsedArgs& a) {
         {f.id(),
          f.has_observed_at() ? FormatLocal(FromProto(f.observed_at())) : "",
          f.unit_id(), f.category_id(), SeverityName(f.severity()), f.summary(),
-         SyncCell(v), FindingStatusName(v.server_status)});
+         SyncCell(v), FindingStatusName(v.server_status), EvidenceCell(v)});
   }
   std::cout << table.Render();
   return absl::OkStatus();
@@ -442,14 +489,15 @@ absl::Status RunEnrollCode(const ParsedArgs& a) {
 
 // --- The supervision office ---------------------------------------------
 
-// Whose token the office commands send: --token-file (e.g. the admin's
-// admin.token), else the credential this device enrolled with.
-struct OfficeTarget {
+// Where the office commands go and whose token they send: --token-file
+// (e.g. the admin's admin.token), else the credential this device enrolled
+// with.
+struct OfficeCredential {
   std::string server;
   std::string token;
 };
 
-absl::StatusOr<OfficeTarget> OfficeTargetOf(const ParsedArgs& a) {
+absl::StatusOr<OfficeCredential> ResolveOffice(const ParsedArgs& a) {
   std::string token, server = a.GetOr("server", "");
   if (auto path = a.Get("token-file")) {
     std::ifstream in(*path);
@@ -476,19 +524,19 @@ absl::StatusOr<OfficeTarget> OfficeTargetOf(const ParsedArgs& a) {
     if (server.empty()) server = c->server;
   }
   if (server.empty()) server = kDefaultServer;
-  return OfficeTarget{std::move(server), std::move(token)};
+  return OfficeCredential{std::move(server), std::move(token)};
 }
 
 absl::StatusOr<std::unique_ptr<SupervisionClient>> OpenOffice(
     const ParsedArgs& a) {
-  FL_ASSIGN_OR_RETURN(OfficeTarget target, OfficeTargetOf(a));
-  return SupervisionClient::Connect(target.server, std::move(target.token));
+  FL_ASSIGN_OR_RETURN(OfficeCredential c, ResolveOffice(a));
+  return SupervisionClient::Connect(c.server, std::move(c.token));
 }
 
 absl::StatusOr<std::unique_ptr<ReportsClient>> OpenReports(
     const ParsedArgs& a) {
-  FL_ASSIGN_OR_RETURN(OfficeTarget target, OfficeTargetOf(a));
-  return ReportsClient::Connect(target.server, std::move(target.token));
+  FL_ASSIGN_OR_RETURN(OfficeCredential c, ResolveOffice(a));
+  return ReportsClient::Connect(c.server, std::move(c.token));
 }
 
 std::vector<OptionSpec> OfficeOptions(std::vector<OptionSpec> own) {
@@ -681,7 +729,23 @@ absl::Status RunCaseShow(const ParsedArgs& a) {
     fields.AddRow({"round", absl::StrCat(c.round())});
   }
   fields.AddRow({"overdue", IsOverdueCell(c, absl::Now())});
-  std::cout << fields.Render() << "\nhistory\n";
+  if (!c.evidence().empty()) {
+    fields.AddRow({"evidence", c.evidence_pending() ? "pending" : "complete"});
+  }
+  std::cout << fields.Render();
+  if (!c.evidence().empty()) {
+    Table evidence({"SHA256", "FROM", "TYPE", "MIB", "STATE"});
+    for (const v1::CaseEvidence& e : c.evidence()) {
+      evidence.AddRow({e.ref().sha256(),
+                       e.source() == v1::EVIDENCE_SOURCE_FINDING
+                           ? "finding"
+                           : absl::StrCat("rectification ", e.round()),
+                       e.ref().media_type(), Mib(e.ref().size_bytes()),
+                       e.complete() ? "complete" : "pending"});
+    }
+    std::cout << "\nevidence\n" << evidence.Render();
+  }
+  std::cout << "\nhistory\n";
   Table history({"SEQ", "TIME", "ACTOR", "EVENT"});
   history.SetMaxWidth(3, 80);
   for (const v1::Event& e : reply.history()) {
@@ -689,6 +753,41 @@ absl::Status RunCaseShow(const ParsedArgs& a) {
                     e.actor(), EventCell(e)});
   }
   std::cout << history.Render();
+  return absl::OkStatus();
+}
+
+std::unique_ptr<v1::FieldSync::Stub> FieldSyncStub(const OfficeCredential& c) {
+  return v1::FieldSync::NewStub(
+      grpc::CreateChannel(c.server, grpc::InsecureChannelCredentials()));
+}
+
+// For a rectification report: strips, hashes and uploads FILE at once, and
+// prints the reference `case rectify --evidence` takes.
+absl::Status RunEvidencePut(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(OfficeCredential c, ResolveOffice(a));
+  FL_ASSIGN_OR_RETURN(LocalEvidence::Prepared p,
+                      LocalEvidence("").Prepare(a.positionals[0], Limits()));
+  FL_ASSIGN_OR_RETURN(
+      v1::UploadStatus done,
+      UploadEvidence(*FieldSyncStub(c), c.token, p.ref.media_type(), p.bytes,
+                     UploadOptions()));
+  if (!done.complete()) {
+    return absl::UnavailableError("the node did not complete the upload");
+  }
+  std::cout << p.ref.sha256() << ":" << p.ref.media_type() << ":"
+            << p.ref.size_bytes() << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunEvidenceGet(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(OfficeCredential c, ResolveOffice(a));
+  auto stub = FieldSyncStub(c);
+  const std::string path = *a.Get("output");
+  FL_ASSIGN_OR_RETURN(
+      uint64_t size, DownloadEvidence(*stub, c.token, a.positionals[0],
+                                      *a.Get("case"), path, absl::Minutes(10)));
+  std::cout << "wrote " << size << " bytes to " << path
+            << " (SHA-256 checked)\n";
   return absl::OkStatus();
 }
 
@@ -1432,6 +1531,9 @@ std::vector<OptionSpec> FindingOptions(bool adding) {
       {"observed-at", OptionKind::kValue, false,
        adding ? "RFC 3339 time; default now" : "RFC 3339 time"},
       {"severity", OptionKind::kValue, false, "low, medium or high"},
+      {"evidence", OptionKind::kValue, false,
+       "a photo, recording or document to attach (repeatable); stripped of "
+       "identifying metadata, kept on this device, uploaded by sync"},
   };
 }
 
@@ -1564,8 +1666,24 @@ const std::vector<Command>& Commands() {
       {{"case", "show"},
        "ID",
        OfficeOptions({}),
-       "a case and its whole history",
+       "a case, its evidence (complete or pending) and its whole history",
        RunCaseShow},
+      {{"evidence", "put"},
+       "FILE",
+       OfficeOptions({}),
+       "strip, hash and upload a file for a rectification report; prints "
+       "SHA256:MEDIA-TYPE:BYTES for `case rectify --evidence`",
+       RunEvidencePut},
+      {{"evidence", "get"},
+       "SHA256",
+       OfficeOptions(
+           {{"case", OptionKind::kValue, true,
+             "the case (or your finding) that refers to the evidence"},
+            {"output", OptionKind::kValue, true,
+             "the file to write (-o); written as FILE.part, renamed once "
+             "its SHA-256 is checked"}}),
+       "download a piece of evidence",
+       RunEvidenceGet},
       {{"case", "accept"},
        "ID",
        OfficeOptions({{"version", OptionKind::kValue, false,

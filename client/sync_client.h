@@ -27,6 +27,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -111,9 +112,26 @@ struct PullReport {
   int retries = 0;
 };
 
+// What FieldClient::Sync did with the device's evidence copies after the
+// Push (SyncClient itself leaves it empty).
+struct EvidenceSyncReport {
+  // Pieces the node now holds complete; their local copies were removed.
+  size_t uploaded = 0;
+  // Their bytes.
+  uint64_t bytes = 0;
+  // Copies no finding on this device refers to any more (its report was
+  // rejected, it was withdrawn, or the amendment that attached it was
+  // rejected): removed, not uploaded.
+  size_t dropped = 0;
+  // Pieces not uploaded, by sha256, and why (DATA_LOSS for a damaged local
+  // copy); their copies are kept for the next sync.
+  std::vector<std::pair<std::string, absl::Status>> failed;
+};
+
 struct SyncReport {
   PushReport push;
   PullReport pull;
+  EvidenceSyncReport evidence;
 };
 
 class SyncClient {

@@ -50,63 +50,12 @@ absl::Status ValidateDeadline(absl::string_view field, bool present,
   return absl::OkStatus();
 }
 
-bool IsLowerHex(absl::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-  });
-}
-
-// "type/subtype", each of [a-z0-9.+-], 3-100 characters in all.
-bool IsMediaType(absl::string_view s) {
-  if (s.size() < 3 || s.size() > 100) return false;
-  const size_t slash = s.find('/');
-  if (slash == 0 || slash == absl::string_view::npos || slash + 1 == s.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i == slash) continue;
-    const char c = s[i];
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '+' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 absl::Status ValidateRectification(const v1::Rectification& r,
                                    const Limits& limits) {
   FL_RETURN_IF_ERROR(ValidateText("submit_rectification.text", r.text(), 1,
                                   limits.max_detail_chars));
-  if (static_cast<size_t>(r.evidence_size()) > limits.max_evidence_refs) {
-    return Invalid(
-        "submit_rectification.evidence",
-        absl::StrCat(r.evidence_size(), " references, over the limit of ",
-                     limits.max_evidence_refs));
-  }
-  absl::flat_hash_set<absl::string_view> seen;
-  for (int i = 0; i < r.evidence_size(); ++i) {
-    const v1::EvidenceRef& e = r.evidence(i);
-    const std::string field =
-        absl::StrCat("submit_rectification.evidence[", i, "]");
-    if (e.sha256().size() != 64 || !IsLowerHex(e.sha256())) {
-      return Invalid(absl::StrCat(field, ".sha256"),
-                     "must be 64 lower-case hex digits");
-    }
-    if (!seen.insert(e.sha256()).second) {
-      return Invalid(absl::StrCat(field, ".sha256"),
-                     "names the same evidence as an earlier reference");
-    }
-    if (!IsMediaType(e.media_type())) {
-      return Invalid(absl::StrCat(field, ".media_type"),
-                     "must be a media type such as \"image/jpeg\"");
-    }
-    if (e.size_bytes() == 0 || e.size_bytes() > limits.max_evidence_bytes) {
-      return Invalid(absl::StrCat(field, ".size_bytes"),
-                     absl::StrCat("must be 1 to ", limits.max_evidence_bytes,
-                                  ", got ", e.size_bytes()));
-    }
-  }
-  return absl::OkStatus();
+  return ValidateEvidenceRefs("submit_rectification.evidence", r.evidence(),
+                              limits);
 }
 
 absl::Status ValidateAssignment(const v1::Assignment& a, absl::Time now,
@@ -463,6 +412,27 @@ absl::StatusOr<v1::Event> DecideCaseAction(const v1::Case& current,
   return event;
 }
 
+namespace {
+
+// Adds `refs` from `source` to c.evidence, skipping hashes it already has.
+void AddEvidence(
+    const google::protobuf::RepeatedPtrField<v1::EvidenceRef>& refs,
+    v1::EvidenceSource source, uint32_t round, v1::Case& c) {
+  for (const v1::EvidenceRef& ref : refs) {
+    const bool known = std::any_of(c.evidence().begin(), c.evidence().end(),
+                                   [&](const v1::CaseEvidence& e) {
+                                     return e.ref().sha256() == ref.sha256();
+                                   });
+    if (known) continue;
+    v1::CaseEvidence* e = c.add_evidence();
+    *e->mutable_ref() = ref;
+    e->set_source(source);
+    e->set_round(round);
+  }
+}
+
+}  // namespace
+
 v1::Case NewCase(const v1::Event& reported,
                  std::vector<std::string> region_path) {
   const v1::Finding& f = reported.finding_reported();
@@ -477,8 +447,22 @@ v1::Case NewCase(const v1::Event& reported,
   *c.mutable_reported_at() = reported.recorded_at();
   c.set_reported_seq(reported.seq());
   c.set_updated_seq(reported.seq());
+  AddEvidence(f.evidence(), v1::EVIDENCE_SOURCE_FINDING, 0, c);
   *c.mutable_updated_at() = reported.recorded_at();
   return c;
+}
+
+absl::Status MarkEvidenceState(
+    v1::Case& c,
+    const std::function<absl::StatusOr<bool>(absl::string_view sha256)>&
+        is_complete) {
+  c.set_evidence_pending(false);
+  for (v1::CaseEvidence& e : *c.mutable_evidence()) {
+    FL_ASSIGN_OR_RETURN(const bool complete, is_complete(e.ref().sha256()));
+    e.set_complete(complete);
+    if (!complete) c.set_evidence_pending(true);
+  }
+  return absl::OkStatus();
 }
 
 absl::string_view CaseIdOf(const v1::Event& event) {
@@ -562,6 +546,10 @@ absl::Status ApplyCaseEvent(const v1::Event& event, v1::Case& c) {
       c.set_unit_id(f.unit_id());
       c.set_category_id(f.category_id());
       c.set_severity(f.severity());
+      // Amendments come before triage, so before any rectification: the
+      // finding's references are all the case has.
+      c.clear_evidence();
+      AddEvidence(f.evidence(), v1::EVIDENCE_SOURCE_FINDING, 0, c);
       break;
     }
     case v1::Event::kCaseAccepted:
@@ -578,6 +566,9 @@ absl::Status ApplyCaseEvent(const v1::Event& event, v1::Case& c) {
     case v1::Event::kRectificationSubmitted:
       *c.mutable_rectification() =
           event.rectification_submitted().rectification();
+      AddEvidence(c.rectification().evidence(),
+                  v1::EVIDENCE_SOURCE_RECTIFICATION, c.rectification().round(),
+                  c);
       break;
     case v1::Event::kCaseEvaluated:
       *c.mutable_last_evaluation() = event.case_evaluated().evaluation();

@@ -21,6 +21,7 @@
 #define FIELDLEDGER_CORE_CASE_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -108,18 +109,29 @@ absl::StatusOr<v1::Event> DecideCaseAction(const v1::Case& current,
                                            absl::Time now,
                                            const Limits& limits);
 
-// The case a finding_reported event opens: status reported, version 1.
+// The case a finding_reported event opens: status reported, version 1,
+// the finding's evidence references in `evidence`.
 // `region_path` holds the finding's unit's regions, root first.
 v1::Case NewCase(const v1::Event& reported,
                  std::vector<std::string> region_path);
 
 // The case event, finding_amended or finding_withdrawn `event` applied to
 // `c`, which must be the case it names: the status per NextStatus, the
-// step's data, version + 1, updated_seq and updated_at. For an amendment
+// step's data, version + 1, updated_seq and updated_at. An amendment
+// replaces the finding's evidence references; a rectification report adds
+// its references not yet in c.evidence. For an amendment
 // that moves the finding to another unit the caller also sets region_path.
 // INTERNAL (and `c` unchanged) when the event names another case or its step
 // is not allowed in c's status: a log that does not fit the state.
 absl::Status ApplyCaseEvent(const v1::Event& event, v1::Case& c);
+
+// Sets each c.evidence[i].complete by `is_complete(sha256)` and
+// c.evidence_pending when one is not; the first error of `is_complete`
+// is returned (and `c` is then partly marked).
+absl::Status MarkEvidenceState(
+    v1::Case& c,
+    const std::function<absl::StatusOr<bool>(absl::string_view sha256)>&
+        is_complete);
 
 // The case a case event or finding event names; empty for other events.
 absl::string_view CaseIdOf(const v1::Event& event);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/status_macros.h"
+#include "core/validation.h"
 
 namespace fieldledger {
 namespace {
@@ -242,6 +243,13 @@ bool CanSee(const CaseViewer& viewer, const v1::Case& c) {
 
 void RedactCaseForUnit(v1::Case& c) {
   if (c.has_reported_at()) CutToDay(*c.mutable_reported_at());
+  auto* evidence = c.mutable_evidence();
+  evidence->erase(std::remove_if(evidence->begin(), evidence->end(),
+                                 [](const v1::CaseEvidence& e) {
+                                   return e.source() !=
+                                          v1::EVIDENCE_SOURCE_RECTIFICATION;
+                                 }),
+                  evidence->end());
 }
 
 void RedactEventForUnit(v1::Event& event) {
@@ -264,6 +272,7 @@ void RedactEventForUnit(v1::Event& event) {
   if (finding != nullptr && finding->has_observed_at()) {
     CutToDay(*finding->mutable_observed_at());
   }
+  if (finding != nullptr) finding->clear_evidence();
 }
 
 absl::StatusOr<v1::ListCasesResponse> ListCases(
@@ -398,6 +407,44 @@ absl::StatusOr<v1::ListCasesResponse> ListCases(
       return reply;
     }
   }
+}
+
+absl::Status CheckEvidenceAccess(CaseReader& reader,
+                                 const v1::Principal& caller,
+                                 absl::string_view sha256,
+                                 absl::string_view case_id) {
+  if (!IsSha256Hex(sha256)) {
+    return absl::InvalidArgumentError(
+        "sha256: must be 64 lower-case hex digits");
+  }
+  if (case_id.empty()) {
+    return absl::InvalidArgumentError("case_id: is required");
+  }
+  const absl::Status no_case =
+      absl::NotFoundError(absl::StrCat("case_id: no case \"", case_id, "\""));
+  const absl::Status not_shown = absl::PermissionDeniedError(absl::StrCat(
+      "sha256: case ", case_id, " shows you no evidence ", sha256));
+  if (caller.role() == v1::ROLE_INSPECTOR) {
+    FL_ASSIGN_OR_RETURN(std::optional<v1::FindingRecord> finding,
+                        reader.ReadFinding(case_id));
+    if (!finding || finding->reporter() != caller.name()) return no_case;
+    for (const v1::EvidenceRef& ref : finding->finding().evidence()) {
+      if (ref.sha256() == sha256) return absl::OkStatus();
+    }
+    return not_shown;
+  }
+  const CaseViewer viewer = ViewerOf(caller);
+  if (viewer.kind == CaseViewer::Kind::kNone) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "role ", v1::Role_Name(caller.role()), " may not download evidence"));
+  }
+  FL_ASSIGN_OR_RETURN(std::optional<v1::Case> c, reader.ReadCase(case_id));
+  if (!c || !CanSee(viewer, *c)) return no_case;
+  if (viewer.kind == CaseViewer::Kind::kResponsibleUnit) RedactCaseForUnit(*c);
+  for (const v1::CaseEvidence& e : c->evidence()) {
+    if (e.ref().sha256() == sha256) return absl::OkStatus();
+  }
+  return not_shown;
 }
 
 absl::StatusOr<v1::GetCaseResponse> GetCaseView(CaseReader& reader,

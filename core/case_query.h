@@ -58,6 +58,9 @@ class CaseReader {
       const CaseIndexScan& scan) = 0;
   virtual absl::StatusOr<std::optional<v1::Case>> ReadCase(
       absl::string_view id) = 0;
+  // The finding with its reporter (never shown to supervisors or units).
+  virtual absl::StatusOr<std::optional<v1::FindingRecord>> ReadFinding(
+      absl::string_view id) = 0;
   // Every event of the case, in seq order.
   virtual absl::StatusOr<std::vector<v1::Event>> ReadCaseHistory(
       absl::string_view id) = 0;
@@ -96,10 +99,13 @@ CaseViewer ViewerOf(const v1::Principal& principal);
 bool CanSee(const CaseViewer& viewer, const v1::Case& c);
 
 // What a unit officer is shown: reported_at cut to the start of its UTC day
-// (the exact time would tell when the visit was).
+// (the exact time would tell when the visit was), and of the evidence only
+// the rectification reports' (the inspector's photos could tell who
+// inspected, and when).
 void RedactCaseForUnit(v1::Case& c);
 // The reporter's events (finding_reported, _amended, _withdrawn) lose their
-// actor (the pseudonym) and have recorded_at and observed_at cut to the day.
+// actor (the pseudonym) and their evidence references, and have recorded_at
+// and observed_at cut to the day.
 void RedactEventForUnit(v1::Event& event);
 
 // The page of cases matching `request` that `viewer` may see, in the order
@@ -127,6 +133,21 @@ absl::StatusOr<std::function<bool(const v1::Case&)>> CaseFilterOf(
 absl::StatusOr<v1::GetCaseResponse> GetCaseView(CaseReader& reader,
                                                 const CaseViewer& viewer,
                                                 absl::string_view case_id);
+
+// Whether `caller` may download the evidence `sha256` on the grounds of
+// case (or finding) `case_id` — FieldSync.GetEvidence. Supervisors,
+// auditors and admins: a case they can see that refers to it; unit
+// officers: a case assigned to their unit whose rectification reports
+// refer to it; inspectors: their own finding that refers to it. Errors:
+// INVALID_ARGUMENT "sha256: ..." or "case_id: is required"; NOT_FOUND
+// "case_id: no case ..." for an unknown case or one the caller may not
+// see; PERMISSION_DENIED when the case does not refer to the evidence in a
+// way that lets the caller see it, or for a role without cases. Whether the
+// node holds the evidence is the caller's to check.
+absl::Status CheckEvidenceAccess(CaseReader& reader,
+                                 const v1::Principal& caller,
+                                 absl::string_view sha256,
+                                 absl::string_view case_id);
 
 }  // namespace fieldledger
 

@@ -236,5 +236,24 @@ TEST_F(CaseQueryTest, UnitOfficerSeesItsAssignedCasesRedacted) {
             absl::StatusCode::kNotFound);
 }
 
+TEST(CaseRedactionTest, UnitsSeeOnlyTheRectificationReportsEvidence) {
+  v1::Case c;
+  for (auto source :
+       {v1::EVIDENCE_SOURCE_FINDING, v1::EVIDENCE_SOURCE_RECTIFICATION,
+        v1::EVIDENCE_SOURCE_FINDING}) {
+    v1::CaseEvidence* e = c.add_evidence();
+    e->set_source(source);
+    e->mutable_ref()->set_sha256(std::string(64, 'a' + c.evidence_size()));
+  }
+  RedactCaseForUnit(c);
+  ASSERT_EQ(c.evidence_size(), 1);
+  EXPECT_EQ(c.evidence(0).ref().sha256(), std::string(64, 'c'));
+
+  v1::Event event;
+  event.mutable_finding_reported()->add_evidence()->set_sha256("x");
+  RedactEventForUnit(event);
+  EXPECT_EQ(event.finding_reported().evidence_size(), 0);
+}
+
 }  // namespace
 }  // namespace fieldledger

@@ -526,6 +526,79 @@ TEST(CaseTest, UnsatisfiedEvaluationReassignsWithTheNewDeadline) {
   EXPECT_EQ(c.last_evaluation().comment(), "仍有人员脱岗");
 }
 
+v1::EvidenceRef Ref(char digit) {
+  v1::EvidenceRef e;
+  e.set_sha256(std::string(64, digit));
+  e.set_media_type("image/jpeg");
+  e.set_size_bytes(1000);
+  return e;
+}
+
+TEST(CaseTest, EvidenceCollectsTheFindingsAndEachReportsReferences) {
+  v1::Event reported;
+  reported.set_seq(1);
+  v1::Finding* f = reported.mutable_finding_reported();
+  f->set_id(CaseId());
+  *f->add_evidence() = Ref('a');
+  *f->add_evidence() = Ref('b');
+  v1::Case c = NewCase(reported, {"sz"});
+  ASSERT_EQ(c.evidence_size(), 2);
+  EXPECT_EQ(c.evidence(1).ref().sha256(), std::string(64, 'b'));
+  EXPECT_EQ(c.evidence(1).source(), v1::EVIDENCE_SOURCE_FINDING);
+
+  // An amendment replaces the finding's references.
+  v1::Event amended;
+  amended.set_seq(2);
+  *amended.mutable_finding_amended() = *f;
+  amended.mutable_finding_amended()->clear_evidence();
+  *amended.mutable_finding_amended()->add_evidence() = Ref('c');
+  ASSERT_TRUE(ApplyCaseEvent(amended, c).ok());
+  ASSERT_EQ(c.evidence_size(), 1);
+  EXPECT_EQ(c.evidence(0).ref().sha256(), std::string(64, 'c'));
+
+  // Reports add theirs, each hash once, and earlier rounds' stay.
+  c.set_status(v1::CASE_STATUS_ASSIGNED);
+  c.set_round(1);
+  v1::CaseAction report = ValidAction(CaseStep::kSubmitRectification,
+                                      v1::RATING_UNSPECIFIED);  // 'a'
+  *report.mutable_submit_rectification()->add_evidence() = Ref('c');
+  auto first = DecideCaseAction(c, report, "o-1", kNow, Limits());
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(ApplyCaseEvent(*first, c).ok());
+  c.set_status(v1::CASE_STATUS_ASSIGNED);
+  c.set_round(2);
+  *report.mutable_submit_rectification()->mutable_evidence(0) = Ref('d');
+  auto second = DecideCaseAction(c, report, "o-1", kNow, Limits());
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_TRUE(ApplyCaseEvent(*second, c).ok());
+  std::vector<std::tuple<char, v1::EvidenceSource, uint32_t>> got;
+  for (const v1::CaseEvidence& e : c.evidence()) {
+    got.emplace_back(e.ref().sha256()[0], e.source(), e.round());
+  }
+  EXPECT_THAT(got,
+              ::testing::ElementsAre(
+                  std::make_tuple('c', v1::EVIDENCE_SOURCE_FINDING, 0u),
+                  std::make_tuple('a', v1::EVIDENCE_SOURCE_RECTIFICATION, 1u),
+                  std::make_tuple('d', v1::EVIDENCE_SOURCE_RECTIFICATION, 2u)));
+
+  // Pending while one is not complete.
+  ASSERT_TRUE(MarkEvidenceState(c, [](absl::string_view sha256) {
+                return sha256[0] != 'a';
+              }).ok());
+  EXPECT_TRUE(c.evidence_pending());
+  EXPECT_FALSE(c.evidence(1).complete());
+  EXPECT_TRUE(c.evidence(2).complete());
+  ASSERT_TRUE(
+      MarkEvidenceState(c, [](absl::string_view) { return true; }).ok());
+  EXPECT_FALSE(c.evidence_pending());
+  EXPECT_EQ(MarkEvidenceState(c,
+                              [](absl::string_view) -> absl::StatusOr<bool> {
+                                return absl::UnavailableError("disk");
+                              })
+                .code(),
+            absl::StatusCode::kUnavailable);
+}
+
 TEST(CaseTest, IndexKeysFollowTheState) {
   v1::Case c = CaseIn(v1::CASE_STATUS_REPORTED);
   c.add_region_path("ns");

@@ -23,10 +23,11 @@ struct Limits {
   size_t max_note_chars = 2000;
   // How far in the future observed_at may lie (clients' clocks drift).
   absl::Duration max_clock_skew = absl::Minutes(5);
-  // Evidence references in one rectification report.
+  // Evidence references in one finding or rectification report.
   size_t max_evidence_refs = 20;
-  // Bytes of one piece of evidence.
-  uint64_t max_evidence_bytes = uint64_t{256} << 20;
+  // Bytes of one piece of evidence: the most a reference may declare and
+  // the most an upload may send (--max_evidence_bytes).
+  uint64_t max_evidence_bytes = uint64_t{64} << 20;
   // Escalations recorded on one case; each is kept in the case's state.
   size_t max_escalations_per_case = 100;
 };

@@ -96,6 +96,10 @@ class MemoryTxn final : public Txn, public FeedReader, public CaseReader {
       absl::string_view id) override {
     return GetCase(id);
   }
+  absl::StatusOr<std::optional<v1::FindingRecord>> ReadFinding(
+      absl::string_view id) override {
+    return GetFinding(id);
+  }
   absl::StatusOr<std::vector<v1::Event>> ReadCaseHistory(
       absl::string_view id) override;
   absl::StatusOr<std::optional<v1::Region>> ReadRegion(

@@ -1,8 +1,11 @@
 #include "core/validation.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/status_macros.h"
 #include "core/text.h"
@@ -57,6 +60,66 @@ absl::Status ValidateText(absl::string_view field, absl::string_view text,
   return absl::OkStatus();
 }
 
+bool IsSha256Hex(absl::string_view s) {
+  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+namespace {
+
+// RFC 6838 section 4.2: restricted-name.
+bool IsRestrictedName(absl::string_view s) {
+  if (s.empty() || s.size() > 127 || !absl::ascii_isalnum(s[0])) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return absl::ascii_isalnum(c) ||
+           absl::string_view("!#$&^_.+-").find(c) != absl::string_view::npos;
+  });
+}
+
+}  // namespace
+
+bool IsMediaType(absl::string_view s) {
+  const size_t slash = s.find('/');
+  return slash != absl::string_view::npos &&
+         IsRestrictedName(s.substr(0, slash)) &&
+         IsRestrictedName(s.substr(slash + 1));
+}
+
+absl::Status ValidateEvidenceRefs(
+    absl::string_view field,
+    const google::protobuf::RepeatedPtrField<v1::EvidenceRef>& refs,
+    const Limits& limits) {
+  if (static_cast<size_t>(refs.size()) > limits.max_evidence_refs) {
+    return Invalid(field,
+                   absl::StrCat(refs.size(), " references, over the limit of ",
+                                limits.max_evidence_refs));
+  }
+  absl::flat_hash_set<absl::string_view> seen;
+  for (int i = 0; i < refs.size(); ++i) {
+    const v1::EvidenceRef& e = refs[i];
+    const std::string at = absl::StrCat(field, "[", i, "]");
+    if (!IsSha256Hex(e.sha256())) {
+      return Invalid(Path(at, "sha256"), "must be 64 lower-case hex digits");
+    }
+    if (!seen.insert(e.sha256()).second) {
+      return Invalid(Path(at, "sha256"),
+                     "names the same evidence as an earlier reference");
+    }
+    if (!IsMediaType(e.media_type())) {
+      return Invalid(Path(at, "media_type"),
+                     "must be a media type \"type/subtype\" such as "
+                     "\"image/jpeg\"");
+    }
+    if (e.size_bytes() == 0 || e.size_bytes() > limits.max_evidence_bytes) {
+      return Invalid(Path(at, "size_bytes"),
+                     absl::StrCat("must be 1 to ", limits.max_evidence_bytes,
+                                  ", got ", e.size_bytes()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateFindingShape(absl::string_view field, const v1::Finding& f,
                                   absl::Time now, const Limits& limits) {
   if (!IsUuidV7(f.id())) {
@@ -97,7 +160,7 @@ absl::Status ValidateFindingShape(absl::string_view field, const v1::Finding& f,
   if (!v1::Severity_IsValid(f.severity())) {
     return Invalid(Path(field, "severity"), "is not a known severity");
   }
-  return absl::OkStatus();
+  return ValidateEvidenceRefs(Path(field, "evidence"), f.evidence(), limits);
 }
 
 absl::Status ValidateFinding(Txn& txn, absl::string_view field,

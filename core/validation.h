@@ -23,8 +23,27 @@ absl::Status ValidateId(absl::string_view field, absl::string_view id);
 absl::Status ValidateText(absl::string_view field, absl::string_view text,
                           size_t min_chars, size_t max_chars);
 
+// 64 lower-case hex digits: how evidence is named (its SHA-256).
+bool IsSha256Hex(absl::string_view s);
+
+// A media type "type/subtype" without parameters, each part an RFC 6838
+// restricted name: 1-127 characters of [A-Za-z0-9!#$&^_.+-], starting with a
+// letter or digit ("image/jpeg", "audio/mp4", "application/vnd.ms-excel").
+bool IsMediaType(absl::string_view s);
+
+// The evidence references of one finding or rectification report, at
+// `field` (e.g. "finding.evidence"): at most limits.max_evidence_refs; each
+// sha256 64 lower-case hex digits and not repeated; media_type well-formed;
+// size_bytes 1 to limits.max_evidence_bytes. The error names the reference,
+// e.g. "finding.evidence[1].sha256: ...".
+absl::Status ValidateEvidenceRefs(
+    absl::string_view field,
+    const google::protobuf::RepeatedPtrField<v1::EvidenceRef>& refs,
+    const Limits& limits);
+
 // Everything about a finding that needs no lookup: id, text, time,
-// location. `field` is the path of the finding, e.g. "report_finding.finding".
+// location, evidence references. `field` is the path of the finding, e.g.
+// "report_finding.finding".
 absl::Status ValidateFindingShape(absl::string_view field,
                                   const v1::Finding& finding, absl::Time now,
                                   const Limits& limits);

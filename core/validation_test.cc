@@ -1,7 +1,9 @@
 #include "core/validation.h"
 
+#include <cstring>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "core/memory_txn.h"
 #include "core/text.h"
 #include "gmock/gmock.h"
@@ -112,6 +114,82 @@ TEST_F(ValidationTest, MissingReferencesAreNotFound) {
   f.set_unit_id("nowhere");
   EXPECT_EQ(ValidateFinding(txn_, "finding", f, kNow, Limits()).code(),
             absl::StatusCode::kNotFound);
+}
+
+v1::EvidenceRef Ref(char digit, uint64_t size = 2048) {
+  v1::EvidenceRef e;
+  e.set_sha256(std::string(64, digit));
+  e.set_media_type("image/jpeg");
+  e.set_size_bytes(size);
+  return e;
+}
+
+TEST_F(ValidationTest, EvidenceReferencesAreAcceptedWithinTheLimits) {
+  v1::Finding f = Good();
+  *f.add_evidence() = Ref('a', 1);
+  *f.add_evidence() = Ref('b', Limits().max_evidence_bytes);
+  f.mutable_evidence(1)->set_media_type("application/vnd.ms-excel");
+  *f.add_evidence() = Ref('c');
+  f.mutable_evidence(2)->set_media_type("Audio/MP4");
+  EXPECT_EQ(Error(f), "");
+  EXPECT_EQ(Limits().max_evidence_bytes, uint64_t{64} << 20);
+}
+
+TEST_F(ValidationTest, EachEvidenceRuleNamesTheReference) {
+  struct Case {
+    void (*mutate)(v1::Finding&);
+    const char* want;
+  };
+  const Case cases[] = {
+      {[](v1::Finding& f) { f.mutable_evidence(1)->set_sha256("abc"); },
+       "finding.evidence[1].sha256: must be 64 lower-case hex digits"},
+      {[](v1::Finding& f) {
+         f.mutable_evidence(1)->set_sha256(std::string(64, 'A'));
+       },
+       "finding.evidence[1].sha256: must be 64 lower-case hex digits"},
+      {[](v1::Finding& f) {
+         f.mutable_evidence(1)->set_sha256(std::string(63, 'a') + "g");
+       },
+       "finding.evidence[1].sha256: must be 64 lower-case hex digits"},
+      {[](v1::Finding& f) { *f.mutable_evidence(1) = f.evidence(0); },
+       "finding.evidence[1].sha256: names the same evidence as an earlier "
+       "reference"},
+      {[](v1::Finding& f) { f.mutable_evidence(0)->set_media_type("jpeg"); },
+       "finding.evidence[0].media_type: must be a media type"},
+      {[](v1::Finding& f) { f.mutable_evidence(0)->set_media_type("image/"); },
+       "finding.evidence[0].media_type: "},
+      {[](v1::Finding& f) { f.mutable_evidence(0)->set_media_type("/jpeg"); },
+       "finding.evidence[0].media_type: "},
+      {[](v1::Finding& f) {
+         f.mutable_evidence(0)->set_media_type("image/jpeg; q=1");
+       },
+       "finding.evidence[0].media_type: "},
+      {[](v1::Finding& f) {
+         f.mutable_evidence(0)->set_media_type("image/jp/eg");
+       },
+       "finding.evidence[0].media_type: "},
+      {[](v1::Finding& f) { f.mutable_evidence(0)->set_size_bytes(0); },
+       "finding.evidence[0].size_bytes: must be 1 to 67108864, got 0"},
+      {[](v1::Finding& f) {
+         f.mutable_evidence(1)->set_size_bytes((uint64_t{64} << 20) + 1);
+       },
+       "finding.evidence[1].size_bytes: must be 1 to 67108864, got 67108865"},
+      {[](v1::Finding& f) {
+         for (int i = 0; i < 19; ++i) {
+           *f.add_evidence() = f.evidence(0);
+           f.mutable_evidence(f.evidence_size() - 1)
+               ->set_sha256(absl::StrCat(std::string(62, 'c'), 10 + i));
+         }
+       },
+       "finding.evidence: 21 references, over the limit of 20"},
+  };
+  for (const Case& c : cases) {
+    v1::Finding f = Good();
+    *f.add_evidence() = Ref('a');
+    *f.add_evidence() = Ref('b');
+    c.mutate(f);
+    EXPECT_EQ(Error(f).substr(0, strlen(c.want)), c.want) << Error(f);
+  }
 }
 
 TEST_F(ValidationTest, Registry) {

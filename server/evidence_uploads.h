@@ -1,7 +1,8 @@
 // EvidenceUploads: the work behind FieldSync.UploadEvidence and
 // GetUploadStatus. Every chunk is appended on a thread of its own, because
 // each append waits for a WAL sync and gRPC threads never do; meanwhile
-// the stream reads ahead (at most two chunks wait).
+// the stream reads ahead (at most three chunks wait), and the chunks that
+// arrived during one sync are stored by the next append together.
 //
 //   EvidenceUploads uploads(evidence_store, {.max_per_device = 4});
 //   return uploads.Start(caller, reply);   // in the UploadEvidence handler

@@ -21,8 +21,10 @@ ABSL_FLAG(int32_t, max_summary_chars, 200, "Characters in a finding summary");
 ABSL_FLAG(int32_t, max_detail_chars, 10000, "Characters in a finding detail");
 ABSL_FLAG(absl::Duration, max_clock_skew, absl::Minutes(5),
           "How far in the future a finding's observed_at may lie");
-ABSL_FLAG(uint64_t, max_evidence_bytes, 64 << 20,
-          "Largest piece of evidence (photo, recording, document), in bytes");
+ABSL_FLAG(
+    uint64_t, max_evidence_bytes, 64 << 20,
+    "Largest piece of evidence (photo, recording, document), in bytes: for "
+    "uploads and for the sizes findings and reports declare");
 ABSL_FLAG(uint32_t, max_uploads_per_device, 4,
           "Evidence upload streams one device may have open at once");
 ABSL_FLAG(absl::Duration, evidence_partial_ttl, absl::Hours(24 * 7),
@@ -95,7 +97,7 @@ int main(int argc, char** argv) {
   options.limits.max_summary_chars = absl::GetFlag(FLAGS_max_summary_chars);
   options.limits.max_detail_chars = absl::GetFlag(FLAGS_max_detail_chars);
   options.limits.max_clock_skew = absl::GetFlag(FLAGS_max_clock_skew);
-  options.evidence.max_bytes = absl::GetFlag(FLAGS_max_evidence_bytes);
+  options.limits.max_evidence_bytes = absl::GetFlag(FLAGS_max_evidence_bytes);
   options.uploads.max_per_device = absl::GetFlag(FLAGS_max_uploads_per_device);
   options.uploads.partial_ttl = absl::GetFlag(FLAGS_evidence_partial_ttl);
   options.node_name = absl::GetFlag(FLAGS_node_name);

@@ -1,14 +1,8 @@
 #include "server/node.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -20,41 +14,10 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "storage/files.h"
 
 namespace fieldledger::server {
 namespace {
-
-absl::Status ErrnoError(absl::string_view what, const std::string& path) {
-  return absl::InternalError(
-      absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
-}
-
-// Writes `content` to `path` with `mode` so that a crash leaves either no
-// file or the whole file.
-absl::Status WriteFile(const std::string& path, absl::string_view content,
-                       mode_t mode) {
-  const std::string tmp = path + ".tmp";
-  const int fd =
-      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return ErrnoError("cannot create", tmp);
-  const bool ok = ::write(fd, content.data(), content.size()) ==
-                      static_cast<ssize_t>(content.size()) &&
-                  ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return ErrnoError("cannot write", tmp);
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    return ErrnoError("cannot rename", tmp);
-  return absl::OkStatus();
-}
-
-// Reads a whole small file.
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ErrnoError("cannot read", path);
-  std::ostringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
 
 // The ledger signing key of the node: loaded from ledger.key, or created
 // there (with ledger.vkey beside it) on first start.
@@ -66,7 +29,7 @@ absl::StatusOr<NoteSigner> LoadOrCreateLedgerKey(const std::string& data_dir,
   const std::string vkey_path =
       (std::filesystem::path(data_dir) / "ledger.vkey").string();
   if (std::filesystem::exists(key_path)) {
-    FL_ASSIGN_OR_RETURN(std::string text, ReadFile(key_path));
+    FL_ASSIGN_OR_RETURN(std::string text, storage::ReadWholeFile(key_path));
     absl::StatusOr<NoteSigner> signer =
         NoteSigner::Parse(absl::StripAsciiWhitespace(text));
     if (!signer.ok()) {
@@ -80,15 +43,16 @@ absl::StatusOr<NoteSigner> LoadOrCreateLedgerKey(const std::string& data_dir,
                        " in ", key_path, "; a ledger keeps its name for life"));
     }
     if (!std::filesystem::exists(vkey_path)) {
-      FL_RETURN_IF_ERROR(
-          WriteFile(vkey_path, signer->verifier().ToString() + "\n", 0644));
+      FL_RETURN_IF_ERROR(storage::WriteFileDurably(
+          vkey_path, signer->verifier().ToString() + "\n", 0644));
     }
     return signer;
   }
   FL_ASSIGN_OR_RETURN(NoteSigner signer, NoteSigner::Generate(name));
-  FL_RETURN_IF_ERROR(WriteFile(key_path, signer.ToString() + "\n", 0600));
   FL_RETURN_IF_ERROR(
-      WriteFile(vkey_path, signer.verifier().ToString() + "\n", 0644));
+      storage::WriteFileDurably(key_path, signer.ToString() + "\n", 0600));
+  FL_RETURN_IF_ERROR(storage::WriteFileDurably(
+      vkey_path, signer.verifier().ToString() + "\n", 0644));
   return signer;
 }
 
@@ -111,6 +75,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   storage::EvidenceOptions evidence_options = options.evidence;
   evidence_options.path =
       (std::filesystem::path(options.data_dir) / "evidence").string();
+  evidence_options.max_bytes = options.limits.max_evidence_bytes;
   evidence_options.accept = AcceptEvidence;
   FL_ASSIGN_OR_RETURN(node->evidence_,
                       storage::EvidenceStore::Open(evidence_options));
@@ -125,7 +90,8 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
       FL_ASSIGN_OR_RETURN(token, CreateAdminToken(txn));
       return absl::OkStatus();
     }));
-    FL_RETURN_IF_ERROR(WriteFile(token_path, token + "\n", 0600));
+    FL_RETURN_IF_ERROR(
+        storage::WriteFileDurably(token_path, token + "\n", 0600));
     node->created_admin_token_ = true;
   }
 
@@ -139,11 +105,11 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   }
 
   node->field_sync_ = std::make_unique<FieldSyncService>(
-      *node->store_, options.limits, *node->uploads_);
+      *node->store_, options.limits, *node->uploads_, *node->evidence_);
   node->admin_ = std::make_unique<AdminService>(*node->store_, options.limits);
   node->reports_ = std::make_unique<ReportsService>(*node->store_);
-  node->supervision_ =
-      std::make_unique<SupervisionService>(*node->store_, options.limits);
+  node->supervision_ = std::make_unique<SupervisionService>(
+      *node->store_, options.limits, *node->evidence_);
   if (node->checkpointer_ != nullptr) {
     node->ledger_ =
         std::make_unique<LedgerService>(*node->store_, *node->checkpointer_);

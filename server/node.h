@@ -45,8 +45,9 @@ struct NodeOptions {
   Limits limits;
   // Store tuning; `path` is set from data_dir.
   storage::StoreOptions store;
-  // Evidence limits; `path` is set from data_dir, `accept` refuses photos
-  // that still carry identifying metadata.
+  // Evidence store tuning; `path` is set from data_dir, `max_bytes` from
+  // limits.max_evidence_bytes, `accept` refuses photos that still carry
+  // identifying metadata.
   storage::EvidenceOptions evidence;
   EvidenceUploadOptions uploads;
   // The ledger's name: the origin line of its checkpoints and the name of

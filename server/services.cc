@@ -9,9 +9,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/admin.h"
+#include "core/case_query.h"
 #include "core/status_macros.h"
 #include "core/sync.h"
 #include "core/text.h"
+#include "server/evidence_download.h"
 #include "server/grpc_status.h"
 #include "server/handler.h"
 
@@ -19,6 +21,12 @@ namespace fieldledger::server {
 namespace {
 
 constexpr absl::string_view kBearer = "Bearer ";
+
+// Who uploads evidence: inspectors for their findings, and the roles that
+// submit rectification reports for theirs (the admin, who runs the node,
+// does not).
+constexpr std::initializer_list<v1::Role> kUploaders = {
+    v1::ROLE_INSPECTOR, v1::ROLE_SUPERVISOR, v1::ROLE_UNIT_OFFICER};
 
 }  // namespace
 
@@ -73,7 +81,7 @@ grpc::ServerUnaryReactor* FieldSyncService::Push(
 grpc::ServerReadReactor<v1::EvidenceChunk>* FieldSyncService::UploadEvidence(
     grpc::CallbackServerContext* context, v1::UploadStatus* reply) {
   absl::StatusOr<v1::Principal> caller =
-      Authenticate(store_, *context, __func__, {v1::ROLE_INSPECTOR});
+      Authenticate(store_, *context, __func__, kUploaders);
   if (!caller.ok()) {
     // Refuses the stream before reading any of it.
     class Refused final : public grpc::ServerReadReactor<v1::EvidenceChunk> {
@@ -89,10 +97,33 @@ grpc::ServerReadReactor<v1::EvidenceChunk>* FieldSyncService::UploadEvidence(
 grpc::ServerUnaryReactor* FieldSyncService::GetUploadStatus(
     grpc::CallbackServerContext* context,
     const v1::GetUploadStatusRequest* request, v1::UploadStatus* reply) {
-  return Read(store_, context, __func__, {v1::ROLE_INSPECTOR},
+  return Read(store_, context, __func__, kUploaders,
               [this, request, reply](const v1::Principal&) {
                 return Assign(uploads_.Status(request->sha256()), reply);
               });
+}
+
+grpc::ServerWriteReactor<v1::EvidenceData>* FieldSyncService::GetEvidence(
+    grpc::CallbackServerContext* context,
+    const v1::GetEvidenceRequest* request) {
+  absl::StatusOr<v1::Principal> caller =
+      Authenticate(store_, *context, __func__,
+                   {v1::ROLE_INSPECTOR, v1::ROLE_SUPERVISOR,
+                    v1::ROLE_UNIT_OFFICER, v1::ROLE_AUDITOR, v1::ROLE_ADMIN});
+  absl::Status allowed = caller.status();
+  if (allowed.ok()) {
+    allowed = CheckEvidenceAccess(store_, *caller, request->sha256(),
+                                  request->case_id());
+  }
+  if (!allowed.ok()) {
+    class Refused final : public grpc::ServerWriteReactor<v1::EvidenceData> {
+     public:
+      explicit Refused(const absl::Status& status) { Finish(ToGrpc(status)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused(allowed);
+  }
+  return new EvidenceDownload(evidence_, request->sha256());
 }
 
 grpc::ServerUnaryReactor* FieldSyncService::Pull(
@@ -100,8 +131,9 @@ grpc::ServerUnaryReactor* FieldSyncService::Pull(
     v1::PullResponse* reply) {
   return Read(store_, context, __func__, {v1::ROLE_INSPECTOR, v1::ROLE_ADMIN},
               [&](const v1::Principal& caller) {
-                return Assign(fieldledger::Pull(store_, caller, *request),
-                              reply);
+                FL_RETURN_IF_ERROR(
+                    Assign(fieldledger::Pull(store_, caller, *request), reply));
+                return MarkEvidence(evidence_, *reply);
               });
 }
 

@@ -28,8 +28,11 @@ absl::StatusOr<v1::Principal> Authenticate(
 class FieldSyncService final : public v1::FieldSync::CallbackService {
  public:
   FieldSyncService(storage::Store& store, const Limits& limits,
-                   EvidenceUploads& uploads)
-      : store_(store), limits_(limits), uploads_(uploads) {}
+                   EvidenceUploads& uploads, storage::EvidenceStore& evidence)
+      : store_(store),
+        limits_(limits),
+        uploads_(uploads),
+        evidence_(evidence) {}
 
   grpc::ServerUnaryReactor* Enroll(grpc::CallbackServerContext* context,
                                    const v1::EnrollRequest* request,
@@ -46,11 +49,15 @@ class FieldSyncService final : public v1::FieldSync::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::GetUploadStatusRequest* request,
       v1::UploadStatus* reply) override;
+  grpc::ServerWriteReactor<v1::EvidenceData>* GetEvidence(
+      grpc::CallbackServerContext* context,
+      const v1::GetEvidenceRequest* request) override;
 
  private:
   storage::Store& store_;
   const Limits limits_;
   EvidenceUploads& uploads_;
+  storage::EvidenceStore& evidence_;
 };
 
 class AdminService final : public v1::Admin::CallbackService {

@@ -11,6 +11,7 @@
 #include "core/case_query.h"
 #include "core/status_macros.h"
 #include "core/supervision.h"
+#include "server/evidence_download.h"
 #include "server/handler.h"
 
 namespace fieldledger::server {
@@ -165,9 +166,14 @@ grpc::ServerUnaryReactor* SupervisionService::ListCases(
     v1::ListCasesResponse* reply) {
   return Read(
       store_, context, __func__, kReaders, [&](const v1::Principal& caller) {
-        return server::Assign(fieldledger::ListCases(store_, ViewerOf(caller),
-                                                     *request, absl::Now()),
-                              reply);
+        FL_RETURN_IF_ERROR(
+            server::Assign(fieldledger::ListCases(store_, ViewerOf(caller),
+                                                  *request, absl::Now()),
+                           reply));
+        for (v1::Case& c : *reply->mutable_cases()) {
+          FL_RETURN_IF_ERROR(MarkEvidence(evidence_, c));
+        }
+        return absl::OkStatus();
       });
 }
 
@@ -176,8 +182,9 @@ grpc::ServerUnaryReactor* SupervisionService::GetCase(
     v1::GetCaseResponse* reply) {
   return Read(
       store_, context, __func__, kReaders, [&](const v1::Principal& caller) {
-        return server::Assign(
-            GetCaseView(store_, ViewerOf(caller), request->case_id()), reply);
+        FL_RETURN_IF_ERROR(server::Assign(
+            GetCaseView(store_, ViewerOf(caller), request->case_id()), reply));
+        return MarkEvidence(evidence_, *reply->mutable_case_());
       });
 }
 

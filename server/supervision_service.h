@@ -11,14 +11,16 @@
 
 #include "core/limits.h"
 #include "fieldledger/v1/supervision.grpc.pb.h"
+#include "storage/evidence_store.h"
 #include "storage/store.h"
 
 namespace fieldledger::server {
 
 class SupervisionService final : public v1::Supervision::CallbackService {
  public:
-  SupervisionService(storage::Store& store, const Limits& limits)
-      : store_(store), limits_(limits) {}
+  SupervisionService(storage::Store& store, const Limits& limits,
+                     storage::EvidenceStore& evidence)
+      : store_(store), limits_(limits), evidence_(evidence) {}
 
   grpc::ServerUnaryReactor* ListCases(grpc::CallbackServerContext* context,
                                       const v1::ListCasesRequest* request,
@@ -74,6 +76,8 @@ class SupervisionService final : public v1::Supervision::CallbackService {
 
   storage::Store& store_;
   const Limits limits_;
+  // For the evidence state of the cases read.
+  storage::EvidenceStore& evidence_;
 };
 
 }  // namespace fieldledger::server

@@ -92,8 +92,9 @@ constexpr Family kDerivedFamilies[] = {
 // Which `Project` wrote the derived families. Bump it whenever `Project` or
 // their encoding changes: Open then recomputes them from the log. Stores
 // from before versions were kept have none, which reads as 1; 2 added cases
-// and their indexes, 3 the case histories, 4 the report counters.
-constexpr uint64_t kDerivedVersion = 4;
+// and their indexes, 3 the case histories, 4 the cases' evidence, 5 the
+// report counters.
+constexpr uint64_t kDerivedVersion = 5;
 constexpr absl::string_view kDerivedVersionKey = "derived_version";
 
 // For memtable insert hints: the key without its trailing 8-byte seq. Events,
@@ -1454,6 +1455,12 @@ absl::StatusOr<std::vector<CaseIndexKey>> Store::ScanCaseIndex(
 
 absl::StatusOr<std::optional<v1::Case>> Store::ReadCase(absl::string_view id) {
   return Decode<v1::Case>(impl_->Get(Family::kCases, id), "case");
+}
+
+absl::StatusOr<std::optional<v1::FindingRecord>> Store::ReadFinding(
+    absl::string_view id) {
+  return Decode<v1::FindingRecord>(impl_->Get(Family::kFindings, id),
+                                   "finding");
 }
 
 absl::StatusOr<std::vector<v1::Event>> Store::ReadCaseHistory(

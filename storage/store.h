@@ -155,6 +155,8 @@ class Store final : public FeedReader, public CaseReader, public ReportReader {
       const CaseIndexScan& scan) override;
   absl::StatusOr<std::optional<v1::Case>> ReadCase(
       absl::string_view id) override;
+  absl::StatusOr<std::optional<v1::FindingRecord>> ReadFinding(
+      absl::string_view id) override;
   absl::StatusOr<std::vector<v1::Event>> ReadCaseHistory(
       absl::string_view id) override;
   absl::StatusOr<std::optional<v1::Region>> ReadRegion(

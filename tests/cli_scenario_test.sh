@@ -6,6 +6,10 @@
 # deadlines; unit officers rectify; one evaluation is unsatisfied (the case
 # is reassigned); cases close; an overdue one is escalated; red and black
 # lists are published; the inspectors pull and see their findings' status.
+# Then evidence (issue #5): a photo with EXIF and a 3 MiB recording attached
+# offline, uploaded by sync, downloaded byte-identical (the photo without its
+# metadata) by the supervisor and the inspector; a damaged local copy is
+# reported as DATA_LOSS and kept.
 #
 # usage: cli_scenario_test.sh FIELDLEDGERD FIELDLEDGER
 set -euo pipefail
@@ -188,4 +192,58 @@ grep -q dismissed "$work/f1" || fail "inspector 1 sees no dismissed finding"
 $fl --home "$work/insp1" case list 2>/dev/null && fail "an inspector listed cases"
 $fl --home "$work/insp2" sync >/dev/null
 $fl --home "$work/insp2" findings | grep -q closed || fail "inspector 2 sees no closed finding"
+# Evidence: attached offline, pending until synced, then downloadable.
+testdata=$(cd "$(dirname "$0")/../core/testdata" && pwd)
+head -c 3145728 /dev/urandom >"$work/clip.m4a"
+clip_sha=$(sha256sum "$work/clip.m4a" | cut -d' ' -f1)
+photo_sha=$(sha256sum "$testdata/base.jpg" | cut -d' ' -f1)  # meta.jpg, stripped
+eid=$($fl --home "$work/insp1" finding add --unit t11 --category commuting --summary 窗口无人 \
+  --evidence "$testdata/meta.jpg" --evidence "$work/clip.m4a")
+$fl --home "$work/insp1" findings | grep "$eid" | grep -q "evidence 0/2 uploaded, 0.0/3.0 MiB" \
+  || fail "progress before sync: $($fl --home "$work/insp1" findings | grep "$eid")"
+[[ -f $work/insp1/evidence/$photo_sha ]] || fail "the stripped photo is not in the device's store"
+$fl --home "$work/insp1" sync >"$work/out" || fail "evidence sync: $(cat "$work/out")"
+grep -q "uploaded 2 pieces of evidence (3.0 MiB)" "$work/out" || fail "evidence sync: $(cat "$work/out")"
+$fl --home "$work/insp1" findings | grep "$eid" | grep -q "evidence 2/2 uploaded, 3.0/3.0 MiB" \
+  || fail "progress after sync: $($fl --home "$work/insp1" findings | grep "$eid")"
+[[ -z $(ls "$work/insp1/evidence") ]] || fail "local copies kept after upload"
+$fl "${office[@]}" case show "$eid" >"$work/show"
+grep -q "$clip_sha .*audio/mp4 .*complete" "$work/show" || fail "case show: $(cat "$work/show")"
+grep -q pending "$work/show" && fail "evidence still pending: $(cat "$work/show")"
+$fl "${office[@]}" evidence get "$clip_sha" --case "$eid" -o "$work/got.m4a" >/dev/null
+cmp "$work/clip.m4a" "$work/got.m4a" || fail "the recording differs"
+$fl --home "$work/insp1" evidence get "$photo_sha" --case "$eid" -o "$work/got.jpg" >/dev/null
+cmp "$testdata/base.jpg" "$work/got.jpg" || fail "the photo is not meta.jpg stripped"
+[[ ! -e $work/got.jpg.part ]] || fail ".part left behind"
+$fl --home "$work/insp2" evidence get "$photo_sha" --case "$eid" -o "$work/x" 2>"$work/err" \
+  && fail "another inspector downloaded"
+grep -q "no case" "$work/err" || fail "foreign download: $(cat "$work/err")"
+[[ ! -e $work/x ]] || fail "a refused download left a file"
+
+# The unit's rectification report carries its own evidence, which the unit
+# uploads; the inspector may not download it, the supervisor may.
+$fl "${office[@]}" case accept "$eid" >/dev/null
+$fl "${office[@]}" case assign "$eid" --unit t11 --person 李四 --post 镇长 \
+  --deadline "$(date -d '+30 days' +%F)" --mechanism top-leader --by 区委书记 >/dev/null
+head -c 100000 /dev/urandom >"$work/report.pdf"
+ref=$($fl $(unit t11) evidence put "$work/report.pdf")
+[[ $ref == "$(sha256sum "$work/report.pdf" | cut -d' ' -f1):application/pdf:100000" ]] || fail "evidence put: $ref"
+$fl $(unit t11) case rectify "$eid" --text 已整改 --evidence "$ref" >/dev/null
+$fl "${office[@]}" evidence get "${ref%%:*}" --case "$eid" -o "$work/got.pdf" >/dev/null
+cmp "$work/report.pdf" "$work/got.pdf" || fail "the report's evidence differs"
+$fl $(unit t11) case show "$eid" | grep -q "$clip_sha" && fail "the unit sees the inspector's evidence"
+$fl --home "$work/insp1" evidence get "${ref%%:*}" --case "$eid" -o "$work/x" 2>"$work/err" \
+  && fail "the inspector downloaded the unit's evidence"
+grep -q "PERMISSION_DENIED\|shows you no evidence" "$work/err" || fail "inspector: $(cat "$work/err")"
+
+# A damaged local copy: DATA_LOSS, kept, not uploaded.
+printf 'a note' >"$work/note.txt"
+note_sha=$(sha256sum "$work/note.txt" | cut -d' ' -f1)
+nid=$($fl --home "$work/insp2" finding add --unit t12 --category commuting --summary 收费 \
+  --evidence "$work/note.txt")
+printf 'A note' >"$work/insp2/evidence/$note_sha"
+$fl --home "$work/insp2" sync >"$work/out" 2>&1 && fail "a damaged copy synced: $(cat "$work/out")"
+grep -q "evidence $note_sha: DATA_LOSS" "$work/out" || fail "damaged: $(cat "$work/out")"
+[[ -f $work/insp2/evidence/$note_sha ]] || fail "the damaged copy was removed"
+$fl "${office[@]}" case show "$nid" | grep -q "pending" || fail "not pending without its evidence"
 echo "ok: cli scenario"

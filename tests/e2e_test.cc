@@ -9,10 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "client/admin_client.h"
+#include "client/evidence_download.h"
+#include "client/field_client.h"
 #include "client/sync_client.h"
 #include "core/text.h"
+#include "fieldledger/v1/supervision.grpc.pb.h"
 #include "fieldledger/v1/sync.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -54,6 +58,29 @@ class EndToEndTest : public ::testing::Test {
     address_ = absl::StrCat("127.0.0.1:", node_->port());
   }
 
+  // The registry (region sz, unit yuehai, category commuting) and a
+  // one-time inspector code in `code`.
+  void MakeRegistry(std::string* code) {
+    auto admin = AdminClient::Connect(address_, admin_token_);
+    ASSERT_TRUE(admin.ok()) << admin.status();
+    v1::Region city;
+    city.set_id("sz");
+    city.set_name("深圳市");
+    v1::Unit unit;
+    unit.set_id("yuehai");
+    unit.set_name("粤海街道便民服务中心");
+    unit.set_region_id("sz");
+    v1::Category category;
+    category.set_id("commuting");
+    category.set_name("走读");
+    ASSERT_TRUE((*admin)->CreateRegion(city).ok());
+    ASSERT_TRUE((*admin)->CreateUnit(unit).ok());
+    ASSERT_TRUE((*admin)->CreateCategory(category).ok());
+    auto created = (*admin)->CreateEnrollmentCode(v1::ROLE_INSPECTOR, 0);
+    ASSERT_TRUE(created.ok()) << created.status();
+    *code = created->code();
+  }
+
   std::unique_ptr<v1::FieldSync::Stub> FieldSyncStub() {
     return v1::FieldSync::NewStub(
         grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
@@ -67,27 +94,12 @@ class EndToEndTest : public ::testing::Test {
 
 TEST_F(EndToEndTest, OfflineFindingsSyncExactlyOnceAndSurviveRestart) {
   // The admin builds the registry and issues a code.
-  auto admin = AdminClient::Connect(address_, admin_token_);
-  ASSERT_TRUE(admin.ok()) << admin.status();
-  v1::Region city;
-  city.set_id("sz");
-  city.set_name("深圳市");
-  v1::Unit unit;
-  unit.set_id("yuehai");
-  unit.set_name("粤海街道便民服务中心");
-  unit.set_region_id("sz");
-  v1::Category category;
-  category.set_id("commuting");
-  category.set_name("走读");
-  ASSERT_TRUE((*admin)->CreateRegion(city).ok());
-  ASSERT_TRUE((*admin)->CreateUnit(unit).ok());
-  ASSERT_TRUE((*admin)->CreateCategory(category).ok());
-  auto code = (*admin)->CreateEnrollmentCode(v1::ROLE_INSPECTOR, 0);
-  ASSERT_TRUE(code.ok()) << code.status();
+  std::string code;
+  ASSERT_NO_FATAL_FAILURE(MakeRegistry(&code));
 
   // The inspector's device enrolls.
   v1::EnrollRequest enroll;
-  enroll.set_code(code->code());
+  enroll.set_code(code);
   v1::EnrollResponse credential;
   {
     grpc::ClientContext context;
@@ -265,6 +277,120 @@ TEST_F(EndToEndTest, OversizedRequestIsRefusedWhole) {
   EXPECT_EQ(stub->Push(&context, request, &reply).error_code(),
             grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(node_->store().NextSeq(), before);
+}
+
+TEST_F(EndToEndTest, EvidenceIsPendingUntilSyncUploadsItAndDownloadsIdentical) {
+  std::string code;
+  ASSERT_NO_FATAL_FAILURE(MakeRegistry(&code));
+
+  client::FieldClientOptions options;
+  options.home = dir_ + "/phone";
+  options.sync_writes = false;
+  auto phone = client::FieldClient::Open(options);
+  ASSERT_TRUE(phone.ok()) << phone.status();
+  auto credential = (*phone)->Enroll(address_, code, false);
+  ASSERT_TRUE(credential.ok()) << credential.status();
+
+  std::string clip(2500000, '\0');
+  for (size_t i = 0; i < clip.size(); ++i) clip[i] = static_cast<char>(i * 7);
+  const std::string clip_path = dir_ + "/clip.m4a";
+  std::ofstream(clip_path, std::ios::binary) << clip;
+  const std::string sha256 = absl::BytesToHexString(Sha256(clip));
+  client::FindingInput input;
+  input.unit_id = "yuehai";
+  input.category_id = "commuting";
+  input.summary = "窗口无人值守";
+  input.evidence_files = {clip_path};
+  auto id = (*phone)->AddFinding(input, absl::Now());
+  ASSERT_TRUE(id.ok()) << id.status();
+  input.evidence_files = {dir_ + "/missing.jpg"};
+  EXPECT_EQ((*phone)->AddFinding(input, absl::Now()).status().code(),
+            absl::StatusCode::kNotFound);
+
+  // Pushed, not uploaded: the case shows the evidence pending.
+  client::SyncOptions sync_options;
+  sync_options.initial_backoff = absl::ZeroDuration();
+  auto stub = FieldSyncStub();
+  SyncClient push_only((*phone)->outbox(), *stub, credential->token,
+                       credential->client_id, sync_options);
+  ASSERT_TRUE(push_only.Push().ok());
+  auto supervision = v1::Supervision::NewStub(
+      grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+  auto get_case = [&]() {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer " + admin_token_);
+    v1::GetCaseRequest request;
+    request.set_case_id(*id);
+    v1::GetCaseResponse reply;
+    EXPECT_TRUE(supervision->GetCase(&context, request, &reply).ok());
+    return reply.case_();
+  };
+  EXPECT_TRUE(get_case().evidence_pending());
+  auto views = (*phone)->Findings();
+  ASSERT_TRUE(views.ok());
+  EXPECT_EQ(views->at(0).evidence_uploaded, 0u);
+
+  // Sync uploads it and drops the device's copy.
+  auto report = (*phone)->Sync(sync_options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->evidence.uploaded, 1u);
+  EXPECT_EQ(report->evidence.bytes, clip.size());
+  EXPECT_TRUE(report->evidence.failed.empty());
+  EXPECT_FALSE(get_case().evidence_pending());
+  EXPECT_FALSE(std::filesystem::exists(options.home + "/evidence/" + sha256));
+  views = (*phone)->Findings();
+  ASSERT_TRUE(views.ok());
+  EXPECT_EQ(views->at(0).evidence_uploaded, 1u);
+  EXPECT_EQ(views->at(0).evidence_bytes_uploaded, clip.size());
+
+  // The supervision office downloads it byte for byte.
+  const std::string out = dir_ + "/downloaded";
+  auto size = client::DownloadEvidence(*stub, admin_token_, sha256, *id, out,
+                                       absl::Minutes(1));
+  ASSERT_TRUE(size.ok()) << size.status();
+  EXPECT_EQ(*size, clip.size());
+  std::ifstream in(out, std::ios::binary);
+  const std::string got((std::istreambuf_iterator<char>(in)),
+                        std::istreambuf_iterator<char>());
+  EXPECT_TRUE(got == clip);
+  EXPECT_EQ(client::DownloadEvidence(*stub, admin_token_, std::string(64, 'a'),
+                                     *id, dir_ + "/none", absl::Minutes(1))
+                .status()
+                .code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/none"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/none.part"));
+
+  // A damaged copy: DATA_LOSS, kept, the rest of the sync done.
+  std::ofstream(clip_path, std::ios::binary) << "another clip";
+  input.evidence_files = {clip_path};
+  ASSERT_TRUE((*phone)->AddFinding(input, absl::Now()).ok());
+  const std::string other_sha = absl::BytesToHexString(Sha256("another clip"));
+  const std::string copy = options.home + "/evidence/" + other_sha;
+  std::ofstream(copy, std::ios::binary) << "Another clip";
+  report = (*phone)->Sync(sync_options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->push.accepted, 1u);
+  ASSERT_EQ(report->evidence.failed.size(), 1u);
+  EXPECT_EQ(report->evidence.failed[0].first, other_sha);
+  EXPECT_EQ(report->evidence.failed[0].second.code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(std::filesystem::exists(copy));
+
+  // Withdrawn before its upload: the copy goes, unsent.
+  std::ofstream(clip_path, std::ios::binary) << "a third clip";
+  auto third = (*phone)->AddFinding(input, absl::Now());
+  ASSERT_TRUE(third.ok()) << third.status();
+  const std::string third_copy = options.home + "/evidence/" +
+                                 absl::BytesToHexString(Sha256("a third clip"));
+  ASSERT_TRUE(std::filesystem::exists(third_copy));
+  ASSERT_TRUE((*phone)->WithdrawFinding(*third, "拍错了").ok());
+  report = (*phone)->Sync(sync_options);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->evidence.dropped, 1u);
+  EXPECT_EQ(report->evidence.uploaded, 0u);
+  EXPECT_FALSE(std::filesystem::exists(third_copy));
+  EXPECT_TRUE(std::filesystem::exists(copy));  // the damaged one stays
 }
 
 }  // namespace

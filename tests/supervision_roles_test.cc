@@ -11,13 +11,16 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/barrier.h"
 #include "absl/time/clock.h"
+#include "client/evidence_upload.h"
 #include "core/text.h"
 #include "fieldledger/v1/admin.grpc.pb.h"
 #include "fieldledger/v1/reports.grpc.pb.h"
@@ -190,8 +193,10 @@ class SupervisionRolesTest : public ::testing::Test {
     }
   }
 
-  // The inspector reports a finding in `unit`; returns the case id.
-  std::string Report(const std::string& unit) {
+  // The inspector reports a finding in `unit` with `evidence`; returns the
+  // case id.
+  std::string Report(const std::string& unit,
+                     const std::vector<v1::EvidenceRef>& evidence = {}) {
     v1::PushRequest request;
     v1::Mutation* m = request.add_mutations();
     m->set_client_id(client_id_);
@@ -203,6 +208,7 @@ class SupervisionRolesTest : public ::testing::Test {
     f->set_summary("工作日无人在岗");
     f->mutable_observed_at()->set_seconds(
         absl::ToUnixSeconds(absl::Now() - absl::Minutes(37)));
+    f->mutable_evidence()->Assign(evidence.begin(), evidence.end());
     v1::PushResponse reply;
     auto ctx = Context("inspector");
     grpc::Status s =
@@ -665,6 +671,181 @@ TEST_F(SupervisionRolesTest, TwoSupervisorsOnOneCaseExactlyOneWins) {
     }
     EXPECT_EQ(CaseAsAdmin(id).version(), version + 1);
   }
+}
+
+v1::EvidenceRef RefTo(const std::string& bytes) {
+  v1::EvidenceRef ref;
+  ref.set_sha256(absl::BytesToHexString(Sha256(bytes)));
+  ref.set_media_type("application/octet-stream");
+  ref.set_size_bytes(bytes.size());
+  return ref;
+}
+
+std::string RandomBytes(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string out(n, '\0');
+  for (char& c : out) c = static_cast<char>(rng());
+  return out;
+}
+
+class EvidenceAccessTest : public SupervisionRolesTest {
+ protected:
+  // GetEvidence as `who`: the bytes, or the status code.
+  absl::StatusOr<std::string> Download(const std::string& who,
+                                       const std::string& sha256,
+                                       const std::string& case_id) {
+    v1::GetEvidenceRequest request;
+    request.set_sha256(sha256);
+    request.set_case_id(case_id);
+    auto ctx = Context(who);
+    auto stub = v1::FieldSync::NewStub(channel_);
+    auto reader = stub->GetEvidence(ctx.get(), request);
+    v1::EvidenceData message;
+    std::string out;
+    bool first = true;
+    while (reader->Read(&message)) {
+      EXPECT_EQ(message.offset(), out.size());
+      EXPECT_LE(message.data().size(), size_t{1} << 20);
+      EXPECT_EQ(message.size() != 0, first);
+      if (first) {
+        EXPECT_EQ(message.media_type(), "application/octet-stream");
+      }
+      first = false;
+      out += message.data();
+    }
+    const grpc::Status s = reader->Finish();
+    if (!s.ok()) {
+      return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                          s.error_message());
+    }
+    return out;
+  }
+
+  void Upload(const std::string& bytes, const std::string& who = "inspector") {
+    auto stub = v1::FieldSync::NewStub(channel_);
+    client::UploadOptions options;
+    options.sleep = [](absl::Duration) {};
+    auto status = client::UploadEvidence(
+        *stub, tokens_.at(who), "application/octet-stream", bytes, options);
+    ASSERT_TRUE(status.ok()) << status.status();
+    ASSERT_TRUE(status->complete());
+  }
+
+  // The inspector's pulled view of finding `id`.
+  v1::FindingUpdate Pulled(const std::string& id) {
+    v1::PullResponse reply;
+    auto ctx = Context("inspector");
+    EXPECT_TRUE(v1::FieldSync::NewStub(channel_)
+                    ->Pull(ctx.get(), v1::PullRequest(), &reply)
+                    .ok());
+    v1::FindingUpdate last;
+    for (const v1::Change& change : reply.changes()) {
+      if (change.has_finding() && change.finding().finding().id() == id) {
+        last = change.finding();
+      }
+    }
+    return last;
+  }
+};
+
+TEST_F(EvidenceAccessTest,
+       AFindingShowsEvidencePendingUntilItsUploadCompletes) {
+  const std::string photo = RandomBytes(2500000, 1);
+  const std::string id = Report("u1", {RefTo(photo)});
+  v1::Case c = CaseAsAdmin(id);
+  ASSERT_EQ(c.evidence_size(), 1);
+  EXPECT_EQ(c.evidence(0).ref().sha256(), RefTo(photo).sha256());
+  EXPECT_EQ(c.evidence(0).source(), v1::EVIDENCE_SOURCE_FINDING);
+  EXPECT_FALSE(c.evidence(0).complete());
+  EXPECT_TRUE(c.evidence_pending());
+  EXPECT_TRUE(Pulled(id).evidence_pending());
+  EXPECT_EQ(Download("admin", RefTo(photo).sha256(), id).status().code(),
+            absl::StatusCode::kNotFound);
+
+  Upload(photo);
+  c = CaseAsAdmin(id);
+  EXPECT_TRUE(c.evidence(0).complete());
+  EXPECT_FALSE(c.evidence_pending());
+  EXPECT_FALSE(Pulled(id).evidence_pending());
+  v1::ListCasesRequest list;
+  v1::ListCasesResponse page;
+  auto ctx = Context("supervisor");
+  ASSERT_TRUE(v1::Supervision::NewStub(channel_)
+                  ->ListCases(ctx.get(), list, &page)
+                  .ok());
+  ASSERT_EQ(page.cases_size(), 1);
+  EXPECT_FALSE(page.cases(0).evidence_pending());
+  EXPECT_TRUE(page.cases(0).evidence(0).complete());
+}
+
+TEST_F(EvidenceAccessTest, GetEvidenceForEveryRole) {
+  const std::string photo = RandomBytes(2500000, 2);  // the inspector's
+  const std::string report = RandomBytes(300000, 3);  // the unit's
+  const std::string id = Report("u1", {RefTo(photo)});
+  Prepare(id, v1::CaseAction::kSubmitRectification);
+  v1::CaseAction rectify = MakeAction(v1::CaseAction::kSubmitRectification, id);
+  *rectify.mutable_submit_rectification()->add_evidence() = RefTo(report);
+  ASSERT_TRUE(
+      Act("officer", StepOf(v1::CaseAction::kSubmitRectification), rectify)
+          .ok());
+  EnrollAs("inspector2", v1::ROLE_INSPECTOR, "");
+  Upload(photo);
+  Upload(report, "officer");  // the unit uploads its report's evidence
+
+  using Code = absl::StatusCode;
+  const std::map<std::string, std::pair<Code, Code>> want = {
+      // who: (the finding's photo, the rectification's evidence)
+      {"admin", {Code::kOk, Code::kOk}},
+      {"auditor", {Code::kOk, Code::kOk}},
+      {"supervisor", {Code::kOk, Code::kOk}},
+      {"supervisor_sz", {Code::kOk, Code::kOk}},
+      {"supervisor_out", {Code::kNotFound, Code::kNotFound}},
+      {"officer", {Code::kPermissionDenied, Code::kOk}},
+      {"officer_other", {Code::kNotFound, Code::kNotFound}},
+      {"inspector", {Code::kOk, Code::kPermissionDenied}},
+      {"inspector2", {Code::kNotFound, Code::kNotFound}},
+  };
+  for (const auto& [who, codes] : want) {
+    absl::StatusOr<std::string> got = Download(who, RefTo(photo).sha256(), id);
+    EXPECT_EQ(got.status().code(), codes.first) << who << " " << got.status();
+    if (got.ok()) {
+      EXPECT_TRUE(*got == photo) << who;  // byte-identical
+    }
+    got = Download(who, RefTo(report).sha256(), id);
+    EXPECT_EQ(got.status().code(), codes.second) << who << " " << got.status();
+    if (got.ok()) {
+      EXPECT_TRUE(*got == report) << who;
+    }
+  }
+
+  // What a unit is shown of the case holds only its own evidence.
+  v1::GetCaseRequest get;
+  get.set_case_id(id);
+  v1::GetCaseResponse view;
+  auto ctx = Context("officer");
+  ASSERT_TRUE(
+      v1::Supervision::NewStub(channel_)->GetCase(ctx.get(), get, &view).ok());
+  ASSERT_EQ(view.case_().evidence_size(), 1);
+  EXPECT_EQ(view.case_().evidence(0).ref().sha256(), RefTo(report).sha256());
+  EXPECT_FALSE(view.case_().evidence_pending());
+  for (const v1::Event& event : view.history()) {
+    if (event.has_finding_reported()) {
+      EXPECT_EQ(event.finding_reported().evidence_size(), 0);
+    }
+  }
+
+  // Bad requests.
+  const std::string stranger(64, 'e');
+  EXPECT_EQ(Download("admin", stranger, id).status().code(),
+            Code::kPermissionDenied);
+  EXPECT_EQ(Download("admin", "ABC", id).status().code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(Download("admin", RefTo(photo).sha256(), "").status().code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(Download("admin", RefTo(photo).sha256(), NewUuidV7(absl::Now()))
+                .status()
+                .code(),
+            Code::kNotFound);
 }
 
 }  // namespace
