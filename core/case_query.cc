@@ -469,4 +469,13 @@ absl::StatusOr<v1::GetCaseResponse> GetCaseView(CaseReader& reader,
   return reply;
 }
 
+absl::StatusOr<std::function<bool(const v1::Case&)>> CaseFilterOf(
+    CaseReader& reader, const CaseViewer& viewer,
+    const v1::ListCasesRequest& request, absl::Time now) {
+  FL_ASSIGN_OR_RETURN(Filter filter, CheckFilter(reader, request));
+  return [filter = std::move(filter), viewer, now](const v1::Case& c) {
+    return Matches(filter, viewer, c, now);
+  };
+}
+
 }  // namespace fieldledger

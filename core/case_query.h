@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
@@ -135,6 +136,14 @@ absl::StatusOr<v1::ListCasesResponse> ListCases(
     CaseReader& reader, const CaseViewer& viewer,
     const v1::ListCasesRequest& request, absl::Time now,
     size_t max_scanned = 20000);
+
+// Whether a case matches every filter of `request` (page_size and
+// page_cursor aside) and `viewer` may see it: ListCases' rule, for callers
+// that read cases another way (an export scans them all). Errors as
+// ListCases for bad filters.
+absl::StatusOr<std::function<bool(const v1::Case&)>> CaseFilterOf(
+    CaseReader& reader, const CaseViewer& viewer,
+    const v1::ListCasesRequest& request, absl::Time now);
 
 // The case and its history as `viewer` may see them. NOT_FOUND
 // "case_id: no case ..." for an unknown case and, worded the same, for one

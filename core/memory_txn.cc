@@ -68,6 +68,12 @@ absl::StatusOr<std::optional<v1::Case>> MemoryTxn::GetCase(
   return Find(cases, std::string(id));
 }
 
+absl::Status MemoryTxn::AddToCounters(
+    const std::vector<CounterDelta>& deltas) {
+  AddDeltas(deltas, counters);
+  return absl::OkStatus();
+}
+
 absl::Status MemoryTxn::PutCase(const v1::Case* before, const v1::Case& after) {
   auto stored = cases.find(after.id());
   const bool matches = stored == cases.end()

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -29,6 +30,7 @@
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "storage/counters.h"
 #include "storage/key_codec.h"
 #include "storage/rocks_status.h"
 
@@ -58,6 +60,8 @@ namespace {
 //   kLedger    level byte + index                 -> 32-byte hash of the
 //              complete subtree (level, index) of the Merkle tree whose
 //              leaf i is the stored bytes of event i (merkle.h)
+//   kAggregates report counter key (core/aggregates.h) -> int64, 8 bytes
+//              little-endian, kept by the CounterAdd merge operator
 enum class Family {
   kMeta,
   kEvents,
@@ -70,11 +74,12 @@ enum class Family {
   kCaseIndex,
   kSupervision,
   kLedger,
+  kAggregates,
 };
-constexpr int kFamilyCount = 11;
+constexpr int kFamilyCount = 12;
 constexpr const char* kFamilyNames[kFamilyCount] = {
-    "default", "events", "findings",   "registry",    "feeds", "clients",
-    "auth",    "cases",  "case_index", "supervision", "ledger"};
+    "default", "events", "findings",   "registry",    "feeds",  "clients",
+    "auth",    "cases",  "case_index", "supervision", "ledger", "aggregates"};
 
 constexpr char kRegionTag = 'r', kUnitTag = 'u', kCategoryTag = 'c';
 constexpr char kPrincipalTag = 'p', kCodeTag = 'c';
@@ -83,17 +88,18 @@ constexpr absl::string_view kDatasetKey = "dataset";
 
 // The families derived from the event log by `Project`; everything else is
 // primary (the log, credentials, exactly-once bookkeeping, meta).
-constexpr Family kDerivedFamilies[] = {
-    Family::kFindings, Family::kRegistry,  Family::kFeeds,
-    Family::kCases,    Family::kCaseIndex, Family::kSupervision};
+constexpr Family kDerivedFamilies[] = {Family::kFindings,  Family::kRegistry,
+                                       Family::kFeeds,     Family::kCases,
+                                       Family::kCaseIndex, Family::kSupervision,
+                                       Family::kAggregates};
 // Which `Project` wrote the derived families. Bump it whenever `Project` or
 // their encoding changes: Open then recomputes them from the log. Stores
 // from before versions were kept have none, which reads as 1; 2 added cases
-// and their indexes, 3 the case histories, 4 the cases' evidence, 5 took
-// the status out of the region and unit indexes' keys into one kStatus
-// entry per case, made the deadline index one entry per case and left the
-// opening report out of the case histories.
-constexpr uint64_t kDerivedVersion = 5;
+// and their indexes, 3 the case histories, 4 the cases' evidence, 5 the
+// report counters, 6 took the status out of the region and unit indexes'
+// keys into one kStatus entry per case, made the deadline index one entry
+// per case and left the opening report out of the case histories.
+constexpr uint64_t kDerivedVersion = 6;
 constexpr absl::string_view kDerivedVersionKey = "derived_version";
 
 // For memtable insert hints: the key without its trailing 8-byte seq. Events,
@@ -315,6 +321,12 @@ class KvTxn : public Txn {
     }
     return Put(Family::kCases, after.id(), after.SerializeAsString());
   }
+  absl::Status AddToCounters(const std::vector<CounterDelta>& deltas) override {
+    for (const CounterDelta& d : deltas) {
+      FL_RETURN_IF_ERROR(AddToCounter(d.key, d.delta));
+    }
+    return absl::OkStatus();
+  }
   absl::StatusOr<std::optional<v1::Campaign>> GetCampaign(
       absl::string_view id) override {
     return Decode<v1::Campaign>(
@@ -390,6 +402,9 @@ class KvTxn : public Txn {
   virtual absl::Status Put(Family family, absl::string_view key,
                            absl::string_view value) = 0;
   virtual absl::Status Delete(Family family, absl::string_view key) = 0;
+  // Adds `delta` to the counter `key` of Family::kAggregates; never read
+  // back within the transaction.
+  virtual absl::Status AddToCounter(absl::string_view key, int64_t delta) = 0;
 
   // Forgets the cached right edge: after writes were undone, it may name
   // nodes that no longer exist. Later appends read them back.
@@ -451,6 +466,8 @@ class BatchTxn final : public KvTxn {
   // Empties the batch for the next group, starting at `next_seq`.
   void Reset(uint64_t next_seq) {
     batch_.Clear();
+    job_counters_.clear();
+    group_counters_.clear();
     for (auto& written : written_) written.clear();
     committed_cases_.clear();
     undo_.clear();
@@ -473,18 +490,33 @@ class BatchTxn final : public KvTxn {
       }
     }
     undo_.clear();
+    job_counters_.clear();
     set_next_seq(savepoint_seq_);
     InvalidateFrontier();
     return ToStatus(batch_.RollbackToSavePoint());
   }
-  absl::Status PopSavePoint() { return ToStatus(batch_.PopSavePoint()); }
+  absl::Status PopSavePoint() {
+    FoldJobCounters();
+    return ToStatus(batch_.PopSavePoint());
+  }
   // The batch was not written: nothing of it may be remembered.
   void Discard() {
     Reset(0);
     InvalidateFrontier();
   }
 
-  rocksdb::WriteBatch& batch() { return batch_; }
+  // The batch to write, with one merge per counter the group changed.
+  rocksdb::WriteBatch& batch() {
+    FoldJobCounters();
+    for (const auto& [key, delta] : group_counters_) {
+      if (delta == 0) continue;
+      // A merge into a batch fails only for a missing family.
+      batch_.Merge(cf(Family::kAggregates), ToSlice(key), EncodeCounter(delta))
+          .PermitUncheckedError();
+    }
+    group_counters_.clear();
+    return batch_;
+  }
 
  protected:
   absl::StatusOr<std::optional<std::string>> Get(
@@ -516,6 +548,13 @@ class BatchTxn final : public KvTxn {
       written_[static_cast<int>(family)][key] = std::nullopt;
     }
     return ToStatus(batch_.Delete(cf(family), ToSlice(key)));
+  }
+  // Summed per group: busy counters (this month, the city) get one merge
+  // per group instead of one per event. A job's deltas join the group's
+  // when the job succeeds.
+  absl::Status AddToCounter(absl::string_view key, int64_t delta) override {
+    job_counters_[key] += delta;
+    return absl::OkStatus();
   }
 
  private:
@@ -551,6 +590,11 @@ class BatchTxn final : public KvTxn {
     if (value) cache.emplace(key, *value);
     return value;
   }
+  void FoldJobCounters() {
+    for (const auto& [key, delta] : job_counters_)
+      group_counters_[key] += delta;
+    job_counters_.clear();
+  }
 
   void Remember(Family family, absl::string_view key) {
     const auto& written = written_[static_cast<int>(family)];
@@ -579,6 +623,8 @@ class BatchTxn final : public KvTxn {
       written_[kFamilyCount];
   std::vector<Undo> undo_;
   uint64_t savepoint_seq_ = 0;
+  // Counter deltas of the running job, and of the group's finished jobs.
+  absl::flat_hash_map<std::string, int64_t> job_counters_, group_counters_;
 };
 
 // The families as plain maps: what a recomputation from the log produces.
@@ -604,6 +650,13 @@ class MapTxn final : public KvTxn {
   }
   absl::Status Delete(Family family, absl::string_view key) override {
     maps[family].erase(std::string(key));
+    return absl::OkStatus();
+  }
+  absl::Status AddToCounter(absl::string_view key, int64_t delta) override {
+    std::string& value = maps[Family::kAggregates][std::string(key)];
+    int64_t sum = 0;
+    DecodeCounter(value, sum);
+    value = EncodeCounter(sum + delta);
     return absl::OkStatus();
   }
 };
@@ -703,6 +756,10 @@ class Store::Impl {
     FL_RETURN_IF_ERROR(ToStatus(s));
     dataset_ = dataset;
     FL_RETURN_IF_ERROR(UpgradeDerivedState());
+    // The WAL replay left every counter's merge operands in the memtable; a
+    // flush merges them, so reports do not.
+    FL_RETURN_IF_ERROR(
+        ToStatus(db_->Flush(rocksdb::FlushOptions(), cf(Family::kAggregates))));
 
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(rocksdb::ReadOptions(), cf(Family::kEvents)));
@@ -820,6 +877,25 @@ class Store::Impl {
     return ToStatus(it->status());
   }
 
+  // Calls `fn(key, value)` for each entry of `family` with from <= key < to,
+  // until `fn` returns false. The upper bound lets RocksDB stop early.
+  template <typename Fn>
+  absl::Status ScanRange(Family family, absl::string_view from,
+                         absl::string_view to, Fn fn) {
+    rocksdb::ReadOptions ro;
+    const rocksdb::Slice upper(to.data(), to.size());
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(family)));
+    for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid();
+         it->Next()) {
+      if (!fn(absl::string_view(it->key().data(), it->key().size()),
+              absl::string_view(it->value().data(), it->value().size()))) {
+        break;
+      }
+    }
+    return ToStatus(it->status());
+  }
+
   absl::StatusOr<std::optional<std::string>> Get(Family family,
                                                  absl::string_view key) {
     std::string value;
@@ -848,6 +924,10 @@ class Store::Impl {
   }
 
   absl::Status CheckDerivedState();
+  absl::Status Replay(MapTxn& expected, const rocksdb::Snapshot* snapshot);
+  absl::StatusOr<std::map<std::string, int64_t>> StoredCounters(
+      const rocksdb::Snapshot* snapshot);
+  static std::map<std::string, int64_t> ExpectedCounters(MapTxn& expected);
 
   // Recomputes the derived families from the log when they were written by
   // another `Project` (kDerivedVersion). Runs before the writer starts.
@@ -1083,16 +1163,10 @@ absl::Status Store::Impl::UpgradeDerivedState() {
   return absl::OkStatus();
 }
 
-absl::Status Store::Impl::CheckDerivedState() {
-  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
-  struct Release {
-    rocksdb::DB* db;
-    const rocksdb::Snapshot* s;
-    ~Release() { db->ReleaseSnapshot(s); }
-  } release{db_, snapshot};
-
-  // Replay the log through the same projection the writer uses.
-  MapTxn expected(options_.ledger);
+// Replays the log as of `snapshot` through the same projection the writer
+// uses, into `expected`.
+absl::Status Store::Impl::Replay(MapTxn& expected,
+                                 const rocksdb::Snapshot* snapshot) {
   absl::Status replay;
   FL_RETURN_IF_ERROR(Scan(
       Family::kEvents, "", "",
@@ -1116,12 +1190,59 @@ absl::Status Store::Impl::CheckDerivedState() {
         return replay.ok();
       },
       snapshot));
-  FL_RETURN_IF_ERROR(replay);
+  return replay;
+}
+
+absl::StatusOr<std::map<std::string, int64_t>> Store::Impl::StoredCounters(
+    const rocksdb::Snapshot* snapshot) {
+  std::map<std::string, int64_t> counters;
+  absl::Status bad;
+  FL_RETURN_IF_ERROR(Scan(
+      Family::kAggregates, "", "",
+      [&](absl::string_view key, absl::string_view value) {
+        if (!DecodeCounter(value, counters[std::string(key)])) {
+          bad = absl::DataLossError(absl::StrCat(
+              "aggregates: unreadable counter ", absl::CEscape(key)));
+        }
+        return bad.ok();
+      },
+      snapshot));
+  FL_RETURN_IF_ERROR(bad);
+  return counters;
+}
+
+std::map<std::string, int64_t> Store::Impl::ExpectedCounters(MapTxn& expected) {
+  std::map<std::string, int64_t> counters;
+  for (const auto& [key, value] : expected.maps[Family::kAggregates]) {
+    DecodeCounter(value, counters[key]);
+  }
+  return counters;
+}
+
+absl::Status Store::Impl::CheckDerivedState() {
+  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+  struct Release {
+    rocksdb::DB* db;
+    const rocksdb::Snapshot* s;
+    ~Release() { db->ReleaseSnapshot(s); }
+  } release{db_, snapshot};
+
+  MapTxn expected(options_.ledger);
+  FL_RETURN_IF_ERROR(Replay(expected, snapshot));
+  FL_ASSIGN_OR_RETURN(const auto stored, StoredCounters(snapshot));
+  const CounterDiff counters = DiffCounters(stored, ExpectedCounters(expected));
+  if (counters.count > 0) {
+    return absl::DataLossError(absl::StrCat(
+        "aggregates: ", counters.count,
+        " counters differ from the log's, e.g. ", counters.examples.front()));
+  }
 
   std::vector<Family> compared = {Family::kEvents, Family::kLedger};
   compared.insert(compared.end(), std::begin(kDerivedFamilies),
                   std::end(kDerivedFamilies));
   for (Family family : compared) {
+    // Compared above: a counter back at 0 equals one never written.
+    if (family == Family::kAggregates) continue;
     const auto& want = expected.maps[family];
     auto next = want.begin();
     absl::Status diff;
@@ -1254,6 +1375,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
     if (family == Family::kEvents || family == Family::kFeeds ||
         family == Family::kClients || family == Family::kLedger) {
       cf.memtable_insert_with_hint_prefix_extractor = seq_prefix;
+    }
+    if (family == Family::kAggregates) {
+      cf.merge_operator = NewCounterAddOperator();
+      // A busy counter (this month, the whole city) gets an operand per
+      // event; a reader would merge them all. Past this many in the
+      // memtable, the write merges them into one value instead.
+      cf.max_successive_merges = 32;
     }
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     cf.write_buffer_size = options.memtable_bytes / 4;
@@ -1590,6 +1718,97 @@ absl::Status Store::PutMetaSynced(absl::string_view key,
   return ToStatus(impl_->db_->Put(sync, impl_->cf(Family::kMeta),
                                   rocksdb::Slice(key.data(), key.size()),
                                   rocksdb::Slice(value.data(), value.size())));
+}
+
+// Report counters.
+
+absl::Status Store::ScanCounters(
+    absl::string_view from, absl::string_view to,
+    const std::function<bool(absl::string_view, int64_t)>& fn) {
+  absl::Status bad;
+  FL_RETURN_IF_ERROR(impl_->ScanRange(
+      Family::kAggregates, from, to,
+      [&](absl::string_view key, absl::string_view value) {
+        int64_t n;
+        if (!DecodeCounter(value, n)) {
+          bad = absl::DataLossError(
+              absl::StrCat("unreadable report counter ", absl::CEscape(key)));
+          return false;
+        }
+        return fn(key, n);
+      }));
+  return bad;
+}
+
+absl::StatusOr<size_t> Store::ScanCases(
+    absl::string_view after, size_t limit,
+    const std::function<void(const v1::Case&)>& fn) {
+  // Keys are case ids: the first after `after` is `after` + '\0'.
+  const std::string from =
+      after.empty() ? "" : absl::StrCat(after, std::string(1, '\0'));
+  v1::Case c;
+  size_t read = 0;
+  absl::Status bad;
+  FL_RETURN_IF_ERROR(impl_->Scan(
+      Family::kCases, "", from,
+      [&](absl::string_view key, absl::string_view value) {
+        if (!c.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          bad = absl::DataLossError(
+              absl::StrCat("unreadable case ", absl::CEscape(key)));
+          return false;
+        }
+        fn(c);
+        return ++read < limit;
+      }));
+  FL_RETURN_IF_ERROR(bad);
+  return read;
+}
+
+absl::StatusOr<std::vector<v1::Region>> Store::AllRegions() {
+  return ListRegions();
+}
+
+absl::StatusOr<std::vector<v1::Unit>> Store::AllUnits() {
+  return ListUnits("");
+}
+
+absl::StatusOr<AggregatesCheck> Store::RebuildAggregates(bool check_only) {
+  CounterDiff diff;
+  AggregatesCheck check;
+  {
+    const rocksdb::Snapshot* snapshot = impl_->db_->GetSnapshot();
+    struct Release {
+      rocksdb::DB* db;
+      const rocksdb::Snapshot* s;
+      ~Release() { db->ReleaseSnapshot(s); }
+    } release{impl_->db_, snapshot};
+    MapTxn expected(/*ledger=*/false);
+    FL_RETURN_IF_ERROR(impl_->Replay(expected, snapshot));
+    FL_ASSIGN_OR_RETURN(const auto stored, impl_->StoredCounters(snapshot));
+    const std::map<std::string, int64_t> want =
+        Impl::ExpectedCounters(expected);
+    diff = DiffCounters(stored, want);
+    std::set<absl::string_view> keys;
+    for (const auto& [key, value] : stored) {
+      if (value != 0) keys.insert(key);
+    }
+    for (const auto& [key, value] : want) {
+      if (value != 0) keys.insert(key);
+    }
+    check.counters = keys.size();
+  }
+  check.differences = diff.count;
+  check.examples = std::move(diff.examples);
+  if (check_only || diff.count == 0) return check;
+  std::vector<CounterDelta> corrections;
+  corrections.reserve(diff.corrections.size());
+  for (auto& [key, delta] : diff.corrections) {
+    corrections.push_back({key, delta});
+  }
+  FL_RETURN_IF_ERROR(
+      Run([&corrections](Txn& txn) { return txn.AddToCounters(corrections); }));
+  check.corrected = true;
+  return check;
 }
 
 }  // namespace fieldledger::storage

@@ -26,6 +26,7 @@
 #include "core/text.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
+#include "storage/counters.h"
 #include "storage/key_codec.h"
 
 namespace fieldledger::storage {
@@ -68,8 +69,12 @@ class StoreTest : public ::testing::Test {
     std::vector<std::string> names;
     ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, dir_, &names).ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const auto& n : names)
-      families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    for (const auto& n : names) {
+      rocksdb::ColumnFamilyOptions options;
+      // RocksDB cannot flush the counters' merge operands without it.
+      if (n == "aggregates") options.merge_operator = NewCounterAddOperator();
+      families.emplace_back(n, options);
+    }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open({}, dir_, families, &handles, &raw).ok());
