@@ -106,4 +106,16 @@ AdminClient::CreateEnrollmentCode(v1::Role role, uint32_t ttl_seconds,
   return reply;
 }
 
+absl::StatusOr<v1::RebuildAggregatesResponse> AdminClient::RebuildAggregates(
+    bool check_only, absl::Duration rebuild_timeout) {
+  grpc::ClientContext context;
+  PrepareContext(context, token_, rebuild_timeout);
+  v1::RebuildAggregatesRequest request;
+  request.set_check_only(check_only);
+  v1::RebuildAggregatesResponse reply;
+  FL_RETURN_IF_ERROR(FromGrpc(
+      stub_->RebuildAggregates(&context, request, &reply), "RebuildAggregates"));
+  return reply;
+}
+
 }  // namespace fieldledger::client

@@ -54,6 +54,11 @@ class AdminClient {
   // id for ROLE_SUPERVISOR, a unit id for ROLE_UNIT_OFFICER, else empty.
   absl::StatusOr<v1::CreateEnrollmentCodeResponse> CreateEnrollmentCode(
       v1::Role role, uint32_t ttl_seconds, const std::string& scope = "");
+  // Recomputes the report counters from the event log (on a large node this
+  // takes a while: the deadline is `rebuild_timeout`); with `check_only`,
+  // only reports the differences.
+  absl::StatusOr<v1::RebuildAggregatesResponse> RebuildAggregates(
+      bool check_only, absl::Duration rebuild_timeout = absl::Minutes(30));
 
  private:
   std::unique_ptr<v1::Admin::StubInterface> stub_;

@@ -28,11 +28,14 @@
 #include "client/evidence_upload.h"
 #include "client/field_client.h"
 #include "client/ledger_client.h"
+#include "client/reports_client.h"
 #include "client/local_evidence.h"
 #include "client/supervision_client.h"
 #include "client/table.h"
 #include "core/case.h"
+#include "core/report.h"
 #include "core/status_macros.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 
@@ -530,6 +533,12 @@ absl::StatusOr<std::unique_ptr<SupervisionClient>> OpenOffice(
   return SupervisionClient::Connect(c.server, std::move(c.token));
 }
 
+absl::StatusOr<std::unique_ptr<ReportsClient>> OpenReports(
+    const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(OfficeCredential c, ResolveOffice(a));
+  return ReportsClient::Connect(c.server, std::move(c.token));
+}
+
 std::vector<OptionSpec> OfficeOptions(std::vector<OptionSpec> own) {
   own.push_back({"server", OptionKind::kValue, false,
                  "host:port (default: where you enrolled)"});
@@ -586,7 +595,8 @@ absl::StatusOr<v1::CaseStatus> ParseStatus(const std::string& text) {
   return status;
 }
 
-absl::Status RunCaseList(const ParsedArgs& a) {
+// The ListCases filters of `case list` and `export`.
+absl::StatusOr<v1::ListCasesRequest> ReadCaseFilter(const ParsedArgs& a) {
   v1::ListCasesRequest request;
   request.set_region_id(a.GetOr("region", ""));
   request.set_unit_id(a.GetOr("unit", ""));
@@ -612,6 +622,11 @@ absl::Status RunCaseList(const ParsedArgs& a) {
     }
     request.set_page_size(size);
   }
+  return request;
+}
+
+absl::Status RunCaseList(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(v1::ListCasesRequest request, ReadCaseFilter(a));
   FL_ASSIGN_OR_RETURN(auto office, OpenOffice(a));
   FL_ASSIGN_OR_RETURN(v1::ListCasesResponse reply, office->ListCases(request));
   if (reply.cases().empty()) {
@@ -1231,6 +1246,278 @@ std::vector<OptionSpec> LedgerOptions(std::vector<OptionSpec> own) {
   return own;
 }
 
+// --- Reports ------------------------------------------------------------
+
+// "region,status" -> the dimensions, at most two.
+absl::Status ReadDimensions(const std::string& text,
+                            v1::GetReportRequest& request) {
+  for (absl::string_view word : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    v1::ReportDimension d;
+    if (!v1::ReportDimension_Parse(
+            absl::StrCat("REPORT_DIMENSION_",
+                         absl::AsciiStrToUpper(absl::StripAsciiWhitespace(word))),
+            &d) ||
+        d == v1::REPORT_DIMENSION_UNSPECIFIED) {
+      return UsageError(absl::StrCat(
+          "--by: each must be region, unit, category, status or month, got ",
+          word));
+    }
+    request.add_by(d);
+  }
+  if (request.by_size() > 2) return UsageError("--by: at most two dimensions");
+  return absl::OkStatus();
+}
+
+// "2026-09..2026-11", "2026-09.." or "2026-09" (one month).
+absl::Status ReadPeriod(const ParsedArgs& a, std::string& from,
+                        std::string& to) {
+  const std::optional<std::string> text = a.Get("period");
+  if (!text) return absl::OkStatus();
+  const size_t dots = text->find("..");
+  if (dots == std::string::npos) {
+    from = to = *text;
+  } else {
+    from = text->substr(0, dots);
+    to = text->substr(dots + 2);
+  }
+  for (const std::string* month : {&from, &to}) {
+    absl::CivilMonth parsed;
+    if (!month->empty() && !absl::ParseCivilTime(*month, &parsed)) {
+      return UsageError(absl::StrCat(
+          "--period: months as 2026-09, 2026-09..2026-11 or 2026-09.., got ",
+          *text));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string Percent(double rate, uint64_t denominator) {
+  if (denominator == 0) return "-";
+  return absl::StrFormat("%.1f%%", rate * 100);
+}
+
+// The figures' columns: headers and cells.
+const std::vector<std::string>& FigureHeaders() {
+  static const auto* headers = new std::vector<std::string>{
+      "CASES",     "OPEN",     "REPORTED", "ASSIGNED", "RECTIFIED", "CLOSED",
+      "RATE",      "ON TIME",  "OVERDUE",  "SATISFIED", "BASIC",    "UNSATISFIED",
+      "TALKS",     "NOTICES",  "DISCIPLINE", "DUPLICATES"};
+  return *headers;
+}
+
+std::vector<std::string> FigureCells(const v1::ReportFigures& f) {
+  return {absl::StrCat(f.cases()),
+          absl::StrCat(f.open()),
+          absl::StrCat(f.reported()),
+          absl::StrCat(f.assigned()),
+          absl::StrCat(f.rectification_reported()),
+          absl::StrCat(f.closed()),
+          Percent(f.rectification_rate(), f.assigned()),
+          Percent(f.on_time_rate(), f.closed()),
+          f.has_overdue() ? absl::StrCat(f.overdue()) : "",
+          absl::StrCat(f.evaluated_satisfied()),
+          absl::StrCat(f.evaluated_basically_satisfied()),
+          absl::StrCat(f.evaluated_unsatisfied()),
+          absl::StrCat(f.escalated_talk()),
+          absl::StrCat(f.escalated_public_notice()),
+          absl::StrCat(f.escalated_discipline()),
+          absl::StrCat(f.dismissed_duplicate())};
+}
+
+absl::Status RunReport(const ParsedArgs& a) {
+  v1::GetReportRequest request;
+  FL_RETURN_IF_ERROR(ReadDimensions(a.GetOr("by", ""), request));
+  if (auto text = a.Get("level")) {
+    uint32_t level = 0;
+    if (!absl::SimpleAtoi(*text, &level)) {
+      return UsageError(absl::StrCat("--level: not a number: ", *text));
+    }
+    request.set_region_level(level);
+  }
+  request.set_region_id(a.GetOr("region", ""));
+  request.set_unit_id(a.GetOr("unit", ""));
+  request.set_category_id(a.GetOr("category", ""));
+  FL_RETURN_IF_ERROR(ReadPeriod(a, *request.mutable_period_from(),
+                                *request.mutable_period_to()));
+  const std::string format = a.GetOr("format", "table");
+  if (format != "table" && format != "csv" && format != "json") {
+    return UsageError(
+        absl::StrCat("--format: must be table, csv or json, got ", format));
+  }
+  FL_ASSIGN_OR_RETURN(auto reports, OpenReports(a));
+  FL_ASSIGN_OR_RETURN(v1::GetReportResponse report,
+                      reports->GetReport(request));
+  if (format == "json") {
+    std::string json;
+    google::protobuf::util::JsonPrintOptions options;
+    options.add_whitespace = true;
+    options.preserve_proto_field_names = true;
+    if (!google::protobuf::util::MessageToJsonString(report, &json, options)
+             .ok()) {
+      return absl::InternalError("cannot print the report as JSON");
+    }
+    std::cout << json;
+    return absl::OkStatus();
+  }
+  std::vector<std::string> headers;
+  for (int d : report.by()) {
+    std::string name = v1::ReportDimension_Name(d).substr(17);  // "REGION"
+    headers.push_back(name);
+  }
+  if (headers.empty()) headers.push_back("");
+  for (const std::string& h : FigureHeaders()) headers.push_back(h);
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::ReportRow& row : report.rows()) {
+    std::vector<std::string> cells(row.names().begin(), row.names().end());
+    for (std::string& cell : FigureCells(row.figures())) {
+      cells.push_back(std::move(cell));
+    }
+    rows.push_back(std::move(cells));
+  }
+  std::vector<std::string> total(std::max(1, report.by_size()), "");
+  total[0] = "TOTAL";
+  for (std::string& cell : FigureCells(report.total())) {
+    total.push_back(std::move(cell));
+  }
+  rows.push_back(std::move(total));
+  if (format == "csv") {
+    std::string out;
+    for (const auto* line : {&headers}) {
+      for (size_t i = 0; i < line->size(); ++i) {
+        if (i > 0) out.push_back(',');
+        AppendCsvField((*line)[i], out);
+      }
+      out.append("\r\n");
+    }
+    for (const auto& line : rows) {
+      for (size_t i = 0; i < line.size(); ++i) {
+        if (i > 0) out.push_back(',');
+        AppendCsvField(line[i], out);
+      }
+      out.append("\r\n");
+    }
+    std::cout << out;
+    return absl::OkStatus();
+  }
+  Table table(headers);
+  for (auto& line : rows) table.AddRow(std::move(line));
+  std::cout << table.Render();
+  return absl::OkStatus();
+}
+
+absl::Status RunOverdue(const ParsedArgs& a) {
+  v1::ListOverdueRequest request;
+  request.set_region_id(a.GetOr("region", ""));
+  request.set_unit_id(a.GetOr("unit", ""));
+  request.set_category_id(a.GetOr("category", ""));
+  request.set_page_cursor(a.GetOr("cursor", ""));
+  if (auto text = a.Get("page-size")) {
+    uint32_t size = 0;
+    if (!absl::SimpleAtoi(*text, &size)) {
+      return UsageError(absl::StrCat("--page-size: not a number: ", *text));
+    }
+    request.set_page_size(size);
+  }
+  FL_ASSIGN_OR_RETURN(auto reports, OpenReports(a));
+  FL_ASSIGN_OR_RETURN(v1::ListOverdueResponse reply,
+                      reports->ListOverdue(request));
+  if (reply.cases().empty()) {
+    std::cout << "no overdue cases\n";
+  } else {
+    Table table({"ID", "DEADLINE", "DAYS LATE", "STATUS", "UNIT", "CATEGORY",
+                 "RESPONSIBLE", "PERSON"});
+    for (const v1::OverdueCase& o : reply.cases()) {
+      const v1::Case& c = o.case_();
+      table.AddRow({c.id(), LocalTime(c.deadline()),
+                    absl::StrCat(o.days_late()), StatusCell(c.status()),
+                    c.unit_id(), c.category_id(), c.assignment().unit_id(),
+                    c.assignment().person().name()});
+    }
+    std::cout << table.Render();
+  }
+  if (!reply.next_page_cursor().empty()) {
+    std::cout << "more: --cursor " << reply.next_page_cursor() << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunRank(const ParsedArgs& a) {
+  v1::RankUnitsRequest request;
+  const std::string by = a.GetOr("by", "open");
+  v1::RankBy order;
+  if (!v1::RankBy_Parse(absl::StrCat("RANK_BY_", absl::AsciiStrToUpper(by)),
+                        &order) ||
+      order == v1::RANK_BY_UNSPECIFIED) {
+    return UsageError(absl::StrCat(
+        "--by: must be open, overdue or unsatisfied, got ", by));
+  }
+  request.set_by(order);
+  request.set_region_id(a.GetOr("region", ""));
+  FL_RETURN_IF_ERROR(ReadPeriod(a, *request.mutable_period_from(),
+                                *request.mutable_period_to()));
+  if (auto text = a.Get("limit")) {
+    uint32_t limit = 0;
+    if (!absl::SimpleAtoi(*text, &limit)) {
+      return UsageError(absl::StrCat("--limit: not a number: ", *text));
+    }
+    request.set_limit(limit);
+  }
+  FL_ASSIGN_OR_RETURN(auto reports, OpenReports(a));
+  FL_ASSIGN_OR_RETURN(v1::RankUnitsResponse reply, reports->RankUnits(request));
+  if (reply.units().empty()) {
+    std::cout << "no units to rank\n";
+    return absl::OkStatus();
+  }
+  Table table({"#", "UNIT", "NAME", "OPEN", "OVERDUE", "EVALUATED",
+               "UNSATISFIED"});
+  int place = 0;
+  for (const v1::UnitRank& u : reply.units()) {
+    table.AddRow({absl::StrCat(++place), u.unit_id(), u.unit_name(),
+                  absl::StrCat(u.open()), absl::StrCat(u.overdue()),
+                  absl::StrCat(u.evaluated()),
+                  absl::StrCat(u.evaluated_unsatisfied())});
+  }
+  std::cout << table.Render();
+  return absl::OkStatus();
+}
+
+absl::Status RunExport(const ParsedArgs& a) {
+  v1::ExportCasesRequest request;
+  const std::string format = a.GetOr("format", "csv");
+  if (format == "csv") {
+    request.set_format(v1::EXPORT_FORMAT_CSV);
+  } else if (format == "jsonl") {
+    request.set_format(v1::EXPORT_FORMAT_JSONL);
+  } else {
+    return UsageError(
+        absl::StrCat("--format: must be csv or jsonl, got ", format));
+  }
+  FL_ASSIGN_OR_RETURN(*request.mutable_filter(), ReadCaseFilter(a));
+  FL_ASSIGN_OR_RETURN(auto reports, OpenReports(a));
+  return reports->ExportCases(request, [](absl::string_view chunk) {
+    std::cout.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    return std::cout.good() ? absl::OkStatus()
+                            : absl::UnavailableError("cannot write stdout");
+  });
+}
+
+absl::Status RunRebuildAggregates(const ParsedArgs& a) {
+  FL_ASSIGN_OR_RETURN(auto admin, OpenAdmin(a));
+  const bool check = a.Has("check");
+  FL_ASSIGN_OR_RETURN(v1::RebuildAggregatesResponse reply,
+                      admin->RebuildAggregates(check));
+  std::cout << "counters: " << reply.counters()
+            << ", differences: " << reply.differences()
+            << (reply.corrected() ? " (corrected)" : "") << "\n";
+  for (const std::string& e : reply.examples()) std::cout << "  " << e << "\n";
+  if (check && reply.differences() > 0) {
+    return absl::DataLossError(absl::StrCat(
+        reply.differences(),
+        " counters differ from the events; run without --check to correct"));
+  }
+  return absl::OkStatus();
+}
+
 // --- Table of commands and usage ----------------------------------------
 
 std::vector<OptionSpec> FindingOptions(bool adding) {
@@ -1248,6 +1535,23 @@ std::vector<OptionSpec> FindingOptions(bool adding) {
        "a photo, recording or document to attach (repeatable); stripped of "
        "identifying metadata, kept on this device, uploaded by sync"},
   };
+}
+
+// The ListCases filters (ReadCaseFilter), then `more`.
+std::vector<OptionSpec> CaseFilterOptions(std::vector<OptionSpec> more) {
+  std::vector<OptionSpec> own = {
+      {"region", OptionKind::kValue, false, "only this region's subtree"},
+      {"unit", OptionKind::kValue, false, "only this inspected unit"},
+      {"category", OptionKind::kValue, false, "only this category"},
+      {"status", OptionKind::kValue, false,
+       "reported, accepted, assigned, ... closed"},
+      {"overdue", OptionKind::kFlag, false, "only overdue cases (by deadline)"},
+      {"campaign", OptionKind::kValue, false, "only this campaign's cases"},
+      {"from", OptionKind::kValue, false,
+       "reported at or after (date or RFC 3339)"},
+      {"to", OptionKind::kValue, false, "reported before"}};
+  own.insert(own.end(), more.begin(), more.end());
+  return own;
 }
 
 std::vector<OptionSpec> AdminOptions(std::vector<OptionSpec> own) {
@@ -1336,6 +1640,12 @@ const std::vector<Command>& Commands() {
        AdminOptions({}),
        "list categories",
        RunCategoryList},
+      {{"admin", "rebuild-aggregates"},
+       "",
+       AdminOptions({{"check", OptionKind::kFlag, false,
+                      "only report differences (exit 1 if any)"}}),
+       "recompute the report counters from the event log",
+       RunRebuildAggregates},
       {{"admin", "enroll-code"},
        "",
        AdminOptions({{"role", OptionKind::kValue, true,
@@ -1348,21 +1658,9 @@ const std::vector<Command>& Commands() {
        RunEnrollCode},
       {{"case", "list"},
        "",
-       OfficeOptions(
-           {{"region", OptionKind::kValue, false, "only this region's subtree"},
-            {"unit", OptionKind::kValue, false, "only this inspected unit"},
-            {"category", OptionKind::kValue, false, "only this category"},
-            {"status", OptionKind::kValue, false,
-             "reported, accepted, assigned, ... closed"},
-            {"overdue", OptionKind::kFlag, false,
-             "only overdue cases (by deadline)"},
-            {"campaign", OptionKind::kValue, false,
-             "only this campaign's cases"},
-            {"from", OptionKind::kValue, false,
-             "reported at or after (date or RFC 3339)"},
-            {"to", OptionKind::kValue, false, "reported before"},
-            {"page-size", OptionKind::kValue, false, "1-500 (default 50)"},
-            {"cursor", OptionKind::kValue, false, "the next page's cursor"}}),
+       OfficeOptions(CaseFilterOptions(
+           {{"page-size", OptionKind::kValue, false, "1-500 (default 50)"},
+            {"cursor", OptionKind::kValue, false, "the next page's cursor"}})),
        "list the cases you may see, oldest report first",
        RunCaseList},
       {{"case", "show"},
@@ -1471,6 +1769,52 @@ const std::vector<Command>& Commands() {
        OfficeOptions({}),
        "list campaigns",
        RunCampaignList},
+      {{"report"},
+       "",
+       OfficeOptions(
+           {{"by", OptionKind::kValue, false,
+             "up to two of region, unit, category, status, month "
+             "(e.g. region,status)"},
+            {"level", OptionKind::kValue, false,
+             "region depth for --by region (0 = top; default one below "
+             "your scope)"},
+            {"region", OptionKind::kValue, false, "only this region's subtree"},
+            {"unit", OptionKind::kValue, false, "only this unit"},
+            {"category", OptionKind::kValue, false, "only this category"},
+            {"period", OptionKind::kValue, false,
+             "months: 2026-09, 2026-09..2026-11, 2026-09.."},
+            {"format", OptionKind::kValue, false,
+             "table (default), csv or json"}}),
+       "figures: cases by status, assigned, rectified, closed, rates, "
+       "overdue, evaluations, escalations",
+       RunReport},
+      {{"overdue"},
+       "",
+       OfficeOptions(
+           {{"region", OptionKind::kValue, false, "only this region's subtree"},
+            {"unit", OptionKind::kValue, false, "only this inspected unit"},
+            {"category", OptionKind::kValue, false, "only this category"},
+            {"page-size", OptionKind::kValue, false, "1-500 (default 50)"},
+            {"cursor", OptionKind::kValue, false, "the next page's cursor"}}),
+       "overdue cases, the latest first",
+       RunOverdue},
+      {{"rank"},
+       "",
+       OfficeOptions(
+           {{"by", OptionKind::kValue, false,
+             "open (default), overdue or unsatisfied"},
+            {"region", OptionKind::kValue, false, "only this region's units"},
+            {"period", OptionKind::kValue, false, "months, as for report"},
+            {"limit", OptionKind::kValue, false, "1-1000 (default 20)"}}),
+       "units ranked by open cases, overdue cases or unsatisfied evaluations",
+       RunRank},
+      {{"export"},
+       "",
+       OfficeOptions(CaseFilterOptions(
+           {{"format", OptionKind::kValue, false, "csv (default) or jsonl"}})),
+       "write every case matching the filters to stdout (CSV with a header, "
+       "or JSON lines)",
+       RunExport},
       {{"lists", "publish"},
        "",
        OfficeOptions(

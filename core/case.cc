@@ -595,25 +595,25 @@ absl::Status ApplyCaseEvent(const v1::Event& event, v1::Case& c) {
 }
 
 std::vector<CaseIndexKey> CaseIndexKeys(const v1::Case& c) {
+  constexpr v1::CaseStatus kAny = v1::CASE_STATUS_UNSPECIFIED;
   std::vector<CaseIndexKey> keys;
   const int64_t reported = c.reported_at().seconds();
   for (const std::string& region : c.region_path()) {
-    keys.push_back(
-        {CaseIndex::kRegionStatus, region, c.status(), reported, c.id()});
+    keys.push_back({CaseIndex::kRegion, region, kAny, reported, c.id()});
+  }
+  keys.push_back({CaseIndex::kUnit, c.unit_id(), kAny, reported, c.id()});
+  if (c.has_assignment()) {
+    keys.push_back({CaseIndex::kResponsibleUnit, c.assignment().unit_id(), kAny,
+                    reported, c.id()});
+  }
+  const std::vector<std::string> regions(c.region_path().begin(),
+                                         c.region_path().end());
+  if (c.has_deadline() && IsOpen(c.status())) {
+    keys.push_back({CaseIndex::kDeadline, "", kAny, c.deadline().seconds(),
+                    c.id(), regions});
   }
   keys.push_back(
-      {CaseIndex::kUnitStatus, c.unit_id(), c.status(), reported, c.id()});
-  if (c.has_assignment()) {
-    keys.push_back({CaseIndex::kResponsibleUnitStatus, c.assignment().unit_id(),
-                    c.status(), reported, c.id()});
-  }
-  if (c.has_deadline() && IsOpen(c.status())) {
-    for (const std::string& region : c.region_path()) {
-      keys.push_back({CaseIndex::kRegionDeadline, region,
-                      v1::CASE_STATUS_UNSPECIFIED, c.deadline().seconds(),
-                      c.id()});
-    }
-  }
+      {CaseIndex::kStatus, "", c.status(), reported, c.id(), regions});
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   return keys;

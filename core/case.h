@@ -138,30 +138,42 @@ absl::string_view CaseIdOf(const v1::Event& event);
 
 // The secondary indexes over cases, kept by Txn::PutCase. Each entry is
 // (index, scope, status, time, case id) and an index is ordered by them, so
-// a listing is a range scan of one (index, scope[, status]) prefix.
+// a listing is a range scan of one (index, scope, status) prefix.
+//
+// Only kStatus has the case's status in its keys: a step that changes the
+// status rewrites that one entry, whatever the number of regions above the
+// case. The other indexes have status CASE_STATUS_UNSPECIFIED in every
+// entry; their entries change only with what their scope and time name.
+// kStatus and kDeadline hold one entry per case, with the case's region
+// path as the value, so that a scan can keep one subtree's entries without
+// reading the cases.
 enum class CaseIndex : uint8_t {
   // Every case, under each region of its region_path (so a region's scan
-  // covers its subtree): (region id, status, reported_at).
-  kRegionStatus = 1,
-  // Every case under its inspected unit: (unit id, status, reported_at).
-  kUnitStatus = 2,
+  // covers its subtree): (region id, -, reported_at).
+  kRegion = 1,
+  // Every case under its inspected unit: (unit id, -, reported_at).
+  kUnit = 2,
   // Cases with an assignment, under the responsible unit:
-  // (assignment.unit_id, status, reported_at).
-  kResponsibleUnitStatus = 3,
-  // Cases with a deadline in force and not closed, under each region of
-  // their region_path: (region id, CASE_STATUS_UNSPECIFIED, deadline). The
-  // overdue cases of a subtree are the entries with time < now.
-  kRegionDeadline = 4,
+  // (assignment.unit_id, -, reported_at).
+  kResponsibleUnit = 3,
+  // Cases with a deadline in force and not closed: ("", -, deadline). The
+  // overdue cases are the entries with time < now.
+  kDeadline = 4,
+  // Every case under its status: ("", status, reported_at).
+  kStatus = 5,
 };
 
 struct CaseIndexKey {
   CaseIndex index;
-  // A region id or a unit id.
+  // A region id or a unit id; empty for kDeadline and kStatus.
   std::string scope;
   v1::CaseStatus status;
-  // Unix seconds: reported_at, or the deadline for kRegionDeadline.
+  // Unix seconds: reported_at, or the deadline for kDeadline.
   int64_t time;
   std::string case_id;
+  // kDeadline and kStatus: the case's region_path, root first. Stored as
+  // the entry's value; not part of the key, its order or its equality.
+  std::vector<std::string> regions = {};
 
   friend bool operator<(const CaseIndexKey& a, const CaseIndexKey& b) {
     return std::tie(a.index, a.scope, a.status, a.time, a.case_id) <

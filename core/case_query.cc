@@ -289,22 +289,27 @@ absl::StatusOr<v1::ListCasesResponse> ListCases(
   v1::ListCasesResponse reply;
   if (viewer.kind == CaseViewer::Kind::kNone) return reply;
 
-  // The index scopes to scan. Each is a region or unit id.
-  CaseIndex index = CaseIndex::kRegionStatus;
+  // Which index to scan, and in which scopes: a region or unit id each, or
+  // for kDeadline and kStatus the one empty scope, filtered by region.
+  CaseIndex index = CaseIndex::kRegion;
   std::vector<std::string> scopes;
   if (filter.overdue) {
-    index = CaseIndex::kRegionDeadline;
+    index = CaseIndex::kDeadline;
   } else if (viewer.kind == CaseViewer::Kind::kResponsibleUnit) {
-    index = CaseIndex::kResponsibleUnitStatus;
+    index = CaseIndex::kResponsibleUnit;
     scopes = {viewer.scope};
   } else if (!filter.unit_id.empty()) {
-    index = CaseIndex::kUnitStatus;
+    index = CaseIndex::kUnit;
     scopes = {filter.unit_id};
+  } else if (filter.status != v1::CASE_STATUS_UNSPECIFIED) {
+    index = CaseIndex::kStatus;
   }
+  // The region the listing is restricted to: the narrowest region that
+  // holds both the filter's and the supervisor's subtree (nothing when they
+  // do not meet); empty for all.
+  std::string region;
   if (scopes.empty()) {
-    // A region index: the narrowest region that holds both the filter's
-    // and the supervisor's subtree, or nothing when they do not meet.
-    std::string region = filter.region_id;
+    region = filter.region_id;
     if (viewer.kind == CaseViewer::Kind::kRegion) {
       if (region.empty()) {
         region = viewer.scope;
@@ -319,34 +324,28 @@ absl::StatusOr<v1::ListCasesResponse> ListCases(
         }
       }
     }
-    if (!region.empty()) {
+    if (index == CaseIndex::kDeadline || index == CaseIndex::kStatus) {
+      scopes = {""};
+    } else if (!region.empty()) {
       scopes = {region};
     } else {
       FL_ASSIGN_OR_RETURN(scopes, reader.RootRegionIds());
     }
   }
 
-  std::vector<v1::CaseStatus> statuses;
+  v1::CaseStatus status = v1::CASE_STATUS_UNSPECIFIED;
   int64_t time_from = filter.time_from, time_to = filter.time_to;
-  if (index == CaseIndex::kRegionDeadline) {
-    // Deadline entries all sit under status UNSPECIFIED; overdue means a
-    // deadline before now.
-    statuses = {v1::CASE_STATUS_UNSPECIFIED};
+  if (index == CaseIndex::kStatus) {
+    status = filter.status;
+  } else if (index == CaseIndex::kDeadline) {
+    // Overdue means a deadline before now.
     time_from = std::numeric_limits<int64_t>::min();
     time_to = absl::ToUnixSeconds(now);
-  } else if (filter.status != v1::CASE_STATUS_UNSPECIFIED) {
-    statuses = {filter.status};
-  } else {
-    for (int s = v1::CaseStatus_MIN + 1; s <= v1::CaseStatus_MAX; ++s) {
-      if (v1::CaseStatus_IsValid(s)) {
-        statuses.push_back(static_cast<v1::CaseStatus>(s));
-      }
-    }
   }
 
-  // Merge the streams (scope x status), each in (time, id) order, a chunk
-  // at a time: after one round, the merged entries are complete only up to
-  // the smallest last entry of a stream that filled its chunk.
+  // Merge the streams (one per scope), each in (time, id) order, a chunk at
+  // a time: after one round, the merged entries are complete only up to the
+  // smallest last entry read by a stream that stopped before its end.
   const size_t chunk = std::min<size_t>(page_size + 1, 1000);
   size_t scanned = 0;
   absl::flat_hash_set<std::string> seen;
@@ -354,29 +353,31 @@ absl::StatusOr<v1::ListCasesResponse> ListCases(
     std::vector<CaseIndexKey> merged;
     std::optional<Position> bound;
     for (const std::string& scope : scopes) {
-      for (v1::CaseStatus status : statuses) {
-        CaseIndexScan scan;
-        scan.index = index;
-        scan.scope = scope;
-        scan.status = status;
-        scan.time_from = time_from;
-        scan.time_to = time_to;
-        if (position) {
-          scan.resume = true;
-          scan.after_time = position->time;
-          scan.after_case_id = position->case_id;
-        }
-        scan.limit = chunk;
-        FL_ASSIGN_OR_RETURN(std::vector<CaseIndexKey> keys,
-                            reader.ScanCaseIndex(scan));
-        scanned += keys.size();
-        if (keys.size() == chunk) {
-          Position last{keys.back().time, keys.back().case_id};
-          if (!bound || last < *bound) bound = last;
-        }
-        merged.insert(merged.end(), std::make_move_iterator(keys.begin()),
-                      std::make_move_iterator(keys.end()));
+      CaseIndexScan scan;
+      scan.index = index;
+      scan.scope = scope;
+      scan.status = status;
+      scan.time_from = time_from;
+      scan.time_to = time_to;
+      if (position) {
+        scan.resume = true;
+        scan.after_time = position->time;
+        scan.after_case_id = position->case_id;
       }
+      if (index == CaseIndex::kDeadline || index == CaseIndex::kStatus) {
+        scan.region = region;
+      }
+      scan.limit = chunk;
+      scan.max_examined =
+          std::max(chunk, max_scanned - std::min(scanned, max_scanned));
+      FL_ASSIGN_OR_RETURN(CaseIndexPage found, reader.ScanCaseIndex(scan));
+      scanned += found.examined;
+      if (found.more) {
+        Position last{found.last_time, std::move(found.last_case_id)};
+        if (!bound || last < *bound) bound = std::move(last);
+      }
+      merged.insert(merged.end(), std::make_move_iterator(found.keys.begin()),
+                    std::make_move_iterator(found.keys.end()));
     }
     std::sort(merged.begin(), merged.end(),
               [](const CaseIndexKey& a, const CaseIndexKey& b) {
@@ -466,6 +467,15 @@ absl::StatusOr<v1::GetCaseResponse> GetCaseView(CaseReader& reader,
     *reply.add_history() = std::move(event);
   }
   return reply;
+}
+
+absl::StatusOr<std::function<bool(const v1::Case&)>> CaseFilterOf(
+    CaseReader& reader, const CaseViewer& viewer,
+    const v1::ListCasesRequest& request, absl::Time now) {
+  FL_ASSIGN_OR_RETURN(Filter filter, CheckFilter(reader, request));
+  return [filter = std::move(filter), viewer, now](const v1::Case& c) {
+    return Matches(filter, viewer, c, now);
+  };
 }
 
 }  // namespace fieldledger

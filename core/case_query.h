@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
@@ -35,7 +36,7 @@ namespace fieldledger {
 // time lies in [time_from, time_to), in (time, case_id) order, starting
 // after (after_time, after_case_id) when `resume` is set.
 struct CaseIndexScan {
-  CaseIndex index = CaseIndex::kRegionStatus;
+  CaseIndex index = CaseIndex::kRegion;
   std::string scope;
   v1::CaseStatus status = v1::CASE_STATUS_UNSPECIFIED;
   int64_t time_from = std::numeric_limits<int64_t>::min();
@@ -43,8 +44,26 @@ struct CaseIndexScan {
   bool resume = false;
   int64_t after_time = 0;
   std::string after_case_id;
+  // kDeadline and kStatus: keep just the entries whose regions hold this
+  // region (a subtree); empty keeps all.
+  std::string region;
   // Most entries returned.
   size_t limit = 100;
+  // Most entries read, kept or not (the `region` filter may skip many).
+  size_t max_examined = 10000;
+};
+
+// What a CaseIndexScan found.
+struct CaseIndexPage {
+  // The entries kept, in order.
+  std::vector<CaseIndexKey> keys;
+  // Entries read, kept or not.
+  size_t examined = 0;
+  // The range may hold more entries after (last_time, last_case_id), the
+  // last entry read: the scan stopped at `limit` or `max_examined`.
+  bool more = false;
+  int64_t last_time = 0;
+  std::string last_case_id;
 };
 
 // What case queries read. Get*/Read* return nullopt for an unknown id; an
@@ -53,7 +72,7 @@ struct CaseIndexScan {
 class CaseReader {
  public:
   virtual ~CaseReader() = default;
-  virtual absl::StatusOr<std::vector<CaseIndexKey>> ScanCaseIndex(
+  virtual absl::StatusOr<CaseIndexPage> ScanCaseIndex(
       const CaseIndexScan& scan) = 0;
   virtual absl::StatusOr<std::optional<v1::Case>> ReadCase(
       absl::string_view id) = 0;
@@ -117,6 +136,14 @@ absl::StatusOr<v1::ListCasesResponse> ListCases(
     CaseReader& reader, const CaseViewer& viewer,
     const v1::ListCasesRequest& request, absl::Time now,
     size_t max_scanned = 20000);
+
+// Whether a case matches every filter of `request` (page_size and
+// page_cursor aside) and `viewer` may see it: ListCases' rule, for callers
+// that read cases another way (an export scans them all). Errors as
+// ListCases for bad filters.
+absl::StatusOr<std::function<bool(const v1::Case&)>> CaseFilterOf(
+    CaseReader& reader, const CaseViewer& viewer,
+    const v1::ListCasesRequest& request, absl::Time now);
 
 // The case and its history as `viewer` may see them. NOT_FOUND
 // "case_id: no case ..." for an unknown case and, worded the same, for one

@@ -600,14 +600,23 @@ TEST(CaseTest, EvidenceCollectsTheFindingsAndEachReportsReferences) {
 }
 
 TEST(CaseTest, IndexKeysFollowTheState) {
+  constexpr v1::CaseStatus kAny = v1::CASE_STATUS_UNSPECIFIED;
   v1::Case c = CaseIn(v1::CASE_STATUS_REPORTED);
   c.add_region_path("ns");
   c.mutable_reported_at()->set_seconds(100);
   std::vector<CaseIndexKey> want = {
-      {CaseIndex::kRegionStatus, "ns", v1::CASE_STATUS_REPORTED, 100, CaseId()},
-      {CaseIndex::kRegionStatus, "sz", v1::CASE_STATUS_REPORTED, 100, CaseId()},
-      {CaseIndex::kUnitStatus, "u1", v1::CASE_STATUS_REPORTED, 100, CaseId()},
+      {CaseIndex::kRegion, "ns", kAny, 100, CaseId()},
+      {CaseIndex::kRegion, "sz", kAny, 100, CaseId()},
+      {CaseIndex::kUnit, "u1", kAny, 100, CaseId()},
+      {CaseIndex::kStatus, "", v1::CASE_STATUS_REPORTED, 100, CaseId()},
   };
+  EXPECT_EQ(CaseIndexKeys(c), want);
+  EXPECT_THAT(CaseIndexKeys(c).back().regions,
+              ::testing::ElementsAreArray(c.region_path()));
+
+  // A status change moves the status entry only.
+  c.set_status(v1::CASE_STATUS_ACCEPTED);
+  want.back().status = v1::CASE_STATUS_ACCEPTED;
   EXPECT_EQ(CaseIndexKeys(c), want);
 
   c.set_status(v1::CASE_STATUS_ASSIGNED);
@@ -615,15 +624,18 @@ TEST(CaseTest, IndexKeysFollowTheState) {
   c.mutable_deadline()->set_seconds(500);
   const auto keys = CaseIndexKeys(c);
   EXPECT_EQ(keys.size(), 6u);
-  EXPECT_THAT(keys, ::testing::Contains(
-                        CaseIndexKey{CaseIndex::kResponsibleUnitStatus, "u2",
-                                     v1::CASE_STATUS_ASSIGNED, 100, CaseId()}));
-  EXPECT_THAT(keys, ::testing::Contains(CaseIndexKey{
-                        CaseIndex::kRegionDeadline, "ns",
-                        v1::CASE_STATUS_UNSPECIFIED, 500, CaseId()}));
+  EXPECT_THAT(
+      keys, ::testing::Contains(CaseIndexKey{CaseIndex::kResponsibleUnit, "u2",
+                                             kAny, 100, CaseId()}));
+  // One deadline entry, whatever the depth of the region path.
+  const auto deadline =
+      std::find(keys.begin(), keys.end(),
+                CaseIndexKey{CaseIndex::kDeadline, "", kAny, 500, CaseId()});
+  ASSERT_NE(deadline, keys.end());
+  EXPECT_THAT(deadline->regions, ::testing::ElementsAre("sz", "ns"));
 
-  c.set_status(v1::CASE_STATUS_CLOSED);  // no deadline entries once closed
-  EXPECT_EQ(CaseIndexKeys(c).size(), 4u);
+  c.set_status(v1::CASE_STATUS_CLOSED);  // no deadline entry once closed
+  EXPECT_EQ(CaseIndexKeys(c).size(), 5u);
 }
 
 TEST(CaseTest, FindingStatusMirrorsEveryCaseStatus) {

@@ -1,5 +1,6 @@
 #include "core/memory_txn.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -65,6 +66,12 @@ absl::Status MemoryTxn::PutCategory(const v1::Category& category) {
 absl::StatusOr<std::optional<v1::Case>> MemoryTxn::GetCase(
     absl::string_view id) {
   return Find(cases, std::string(id));
+}
+
+absl::Status MemoryTxn::AddToCounters(
+    const std::vector<CounterDelta>& deltas) {
+  AddDeltas(deltas, counters);
+  return absl::OkStatus();
 }
 
 absl::Status MemoryTxn::PutCase(const v1::Case* before, const v1::Case& after) {
@@ -172,16 +179,15 @@ absl::StatusOr<std::vector<v1::Change>> MemoryTxn::ReadFeed(
   return out;
 }
 
-absl::StatusOr<std::vector<CaseIndexKey>> MemoryTxn::ScanCaseIndex(
+absl::StatusOr<CaseIndexPage> MemoryTxn::ScanCaseIndex(
     const CaseIndexScan& scan) {
-  std::vector<CaseIndexKey> out;
+  CaseIndexPage page;
   CaseIndexKey from{scan.index, scan.scope, scan.status, scan.time_from, ""};
   if (scan.resume && scan.after_time >= scan.time_from) {
     from.time = scan.after_time;
     from.case_id = scan.after_case_id;
   }
-  for (auto it = case_index.lower_bound(from);
-       it != case_index.end() && out.size() < scan.limit; ++it) {
+  for (auto it = case_index.lower_bound(from); it != case_index.end(); ++it) {
     if (it->index != scan.index || it->scope != scan.scope ||
         it->status != scan.status || it->time >= scan.time_to) {
       break;
@@ -190,9 +196,19 @@ absl::StatusOr<std::vector<CaseIndexKey>> MemoryTxn::ScanCaseIndex(
         it->case_id == scan.after_case_id) {
       continue;
     }
-    out.push_back(*it);
+    if (page.keys.size() == scan.limit || page.examined == scan.max_examined) {
+      page.more = true;
+      break;
+    }
+    ++page.examined;
+    page.last_time = it->time;
+    page.last_case_id = it->case_id;
+    if (scan.region.empty() || std::find(it->regions.begin(), it->regions.end(),
+                                         scan.region) != it->regions.end()) {
+      page.keys.push_back(*it);
+    }
   }
-  return out;
+  return page;
 }
 
 absl::StatusOr<std::vector<v1::Event>> MemoryTxn::ReadCaseHistory(

@@ -26,6 +26,8 @@ class MemoryTxn final : public Txn, public FeedReader, public CaseReader {
   std::map<std::string, v1::Unit> units;
   std::map<std::string, v1::Category> categories;
   std::map<std::string, v1::Case> cases;
+  // Report counters by key (core/aggregates.h).
+  std::map<std::string, int64_t> counters;
   // Every entry of every case index, in index order.
   std::set<CaseIndexKey> case_index;
   std::map<std::string, v1::Campaign> campaigns;
@@ -56,6 +58,7 @@ class MemoryTxn final : public Txn, public FeedReader, public CaseReader {
   absl::StatusOr<std::optional<v1::Case>> GetCase(
       absl::string_view id) override;
   absl::Status PutCase(const v1::Case* before, const v1::Case& after) override;
+  absl::Status AddToCounters(const std::vector<CounterDelta>& deltas) override;
   absl::StatusOr<std::optional<v1::Campaign>> GetCampaign(
       absl::string_view id) override;
   absl::Status PutCampaign(const v1::Campaign& campaign) override;
@@ -87,7 +90,7 @@ class MemoryTxn final : public Txn, public FeedReader, public CaseReader {
   std::string DatasetId() override { return dataset; }
 
   // CaseReader.
-  absl::StatusOr<std::vector<CaseIndexKey>> ScanCaseIndex(
+  absl::StatusOr<CaseIndexPage> ScanCaseIndex(
       const CaseIndexScan& scan) override;
   absl::StatusOr<std::optional<v1::Case>> ReadCase(
       absl::string_view id) override {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/aggregates.h"
 #include "core/case.h"
 #include "core/status_macros.h"
 
@@ -85,6 +86,7 @@ absl::Status ProjectCaseEvent(const v1::Event& event, Txn& txn) {
     for (std::string& region : path) after.add_region_path(std::move(region));
   }
   FL_RETURN_IF_ERROR(txn.PutCase(&*before, after));
+  FL_RETURN_IF_ERROR(txn.AddToCounters(CounterDeltas(&*before, after)));
 
   switch (event.body_case()) {
     case v1::Event::kFindingAmended:
@@ -129,7 +131,9 @@ absl::Status Project(const v1::Event& event, Txn& txn) {
       FL_ASSIGN_OR_RETURN(
           std::vector<std::string> path,
           RegionPath(event, event.finding_reported().unit_id(), txn));
-      return txn.PutCase(nullptr, NewCase(event, std::move(path)));
+      const v1::Case opened = NewCase(event, std::move(path));
+      FL_RETURN_IF_ERROR(txn.PutCase(nullptr, opened));
+      return txn.AddToCounters(CounterDeltas(nullptr, opened));
     }
     case v1::Event::kFindingAmended: {
       FL_ASSIGN_OR_RETURN(

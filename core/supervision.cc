@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/case.h"
+#include "core/case_query.h"
 #include "core/projection.h"
 #include "core/status_macros.h"
 #include "core/validation.h"
@@ -133,6 +134,34 @@ absl::StatusOr<uint64_t> ApplyCaseAction(Txn& txn, absl::string_view actor,
   FL_ASSIGN_OR_RETURN(v1::Event event,
                       DecideCaseAction(*current, action, actor, now, limits));
   return AppendAndProject(txn, event);
+}
+
+absl::StatusOr<v1::CaseActionResponse> ApplyCaseActionAs(
+    Txn& txn, const v1::Principal& caller, const v1::CaseAction& action,
+    absl::Time now, const Limits& limits) {
+  const CaseViewer viewer = ViewerOf(caller);
+  // The case `id` if `viewer` may see it.
+  const auto visible = [&](absl::string_view field,
+                           absl::string_view id) -> absl::StatusOr<v1::Case> {
+    FL_ASSIGN_OR_RETURN(std::optional<v1::Case> c, txn.GetCase(id));
+    if (!c || !CanSee(viewer, *c)) {
+      return absl::NotFoundError(absl::StrCat(field, ": no case \"", id, "\""));
+    }
+    return *std::move(c);
+  };
+  FL_ASSIGN_OR_RETURN(const v1::Case before,
+                      visible("case_id", action.case_id()));
+  if (action.has_dismiss() && !action.dismiss().duplicate_of().empty()) {
+    FL_RETURN_IF_ERROR(
+        visible("dismiss.duplicate_of", action.dismiss().duplicate_of())
+            .status());
+  }
+  FL_ASSIGN_OR_RETURN(uint64_t seq,
+                      ApplyCaseAction(txn, caller.name(), action, now, limits));
+  v1::CaseActionResponse reply;
+  reply.set_version(before.version() + 1);  // every step raises it by one
+  reply.set_event_seq(seq);
+  return reply;
 }
 
 absl::StatusOr<uint64_t> CreateCampaign(Txn& txn, absl::string_view actor,

@@ -23,6 +23,8 @@
 #include "core/limits.h"
 #include "core/txn.h"
 #include "fieldledger/v1/case.pb.h"
+#include "fieldledger/v1/records.pb.h"
+#include "fieldledger/v1/supervision.pb.h"
 
 namespace fieldledger {
 
@@ -36,6 +38,15 @@ namespace fieldledger {
 absl::StatusOr<uint64_t> ApplyCaseAction(Txn& txn, absl::string_view actor,
                                          const v1::CaseAction& action,
                                          absl::Time now, const Limits& limits);
+
+// ApplyCaseAction on behalf of `caller`, as the Supervision service runs it:
+// first NOT_FOUND "case_id: no case ..." (or "dismiss.duplicate_of: ...")
+// for a case outside the caller's view, worded as for one that does not
+// exist so that existence does not leak. Returns the case's new version and
+// the event's seq. The caller's role is the caller's to check.
+absl::StatusOr<v1::CaseActionResponse> ApplyCaseActionAs(
+    Txn& txn, const v1::Principal& caller, const v1::CaseAction& action,
+    absl::Time now, const Limits& limits);
 
 // Creates a campaign (created_at set to `now`). INVALID_ARGUMENT or
 // NOT_FOUND for bad fields ("campaign.target_unit_ids[3]"), ALREADY_EXISTS

@@ -158,9 +158,11 @@ TEST_F(SupervisionTest, ReportOpensACase) {
   EXPECT_EQ(c.reported_seq(), txn_.events.back().seq());
   EXPECT_EQ(txn_.case_index,
             (std::set<CaseIndexKey>{
-                {CaseIndex::kRegionStatus, "sz", v1::CASE_STATUS_REPORTED,
+                {CaseIndex::kRegion, "sz", v1::CASE_STATUS_UNSPECIFIED,
                  absl::ToUnixSeconds(kNow), id},
-                {CaseIndex::kUnitStatus, "u1", v1::CASE_STATUS_REPORTED,
+                {CaseIndex::kUnit, "u1", v1::CASE_STATUS_UNSPECIFIED,
+                 absl::ToUnixSeconds(kNow), id},
+                {CaseIndex::kStatus, "", v1::CASE_STATUS_REPORTED,
                  absl::ToUnixSeconds(kNow), id},
             }));
 }
@@ -206,11 +208,11 @@ TEST_F(SupervisionTest, WholeLifecycle) {
     EXPECT_TRUE(IsOverdue(c, first_deadline + absl::Seconds(1)));
   }
   // Indexed under the responsible unit and by deadline.
-  EXPECT_EQ(txn_.case_index.count({CaseIndex::kResponsibleUnitStatus, "u2",
-                                   v1::CASE_STATUS_ASSIGNED,
+  EXPECT_EQ(txn_.case_index.count({CaseIndex::kResponsibleUnit, "u2",
+                                   v1::CASE_STATUS_UNSPECIFIED,
                                    absl::ToUnixSeconds(kNow), id}),
             1u);
-  EXPECT_EQ(txn_.case_index.count({CaseIndex::kRegionDeadline, "sz",
+  EXPECT_EQ(txn_.case_index.count({CaseIndex::kDeadline, "",
                                    v1::CASE_STATUS_UNSPECIFIED,
                                    absl::ToUnixSeconds(first_deadline), id}),
             1u);
@@ -236,7 +238,7 @@ TEST_F(SupervisionTest, WholeLifecycle) {
               absl::ToUnixSeconds(first_deadline));
     EXPECT_FALSE(IsOverdue(c, t1 + absl::Hours(1)));
   }
-  EXPECT_EQ(txn_.case_index.count({CaseIndex::kRegionDeadline, "sz",
+  EXPECT_EQ(txn_.case_index.count({CaseIndex::kDeadline, "",
                                    v1::CASE_STATUS_UNSPECIFIED,
                                    absl::ToUnixSeconds(first_deadline), id}),
             0u);
@@ -300,10 +302,12 @@ TEST_F(SupervisionTest, WholeLifecycle) {
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(txn_.events.size(), events);
 
-  // Only the closed case's region and unit entries are left.
+  // Only the closed case's region, unit and status entries are left.
   for (const CaseIndexKey& key : txn_.case_index) {
-    EXPECT_EQ(key.status, v1::CASE_STATUS_CLOSED);
-    EXPECT_NE(key.index, CaseIndex::kRegionDeadline);
+    EXPECT_EQ(key.status, key.index == CaseIndex::kStatus
+                              ? v1::CASE_STATUS_CLOSED
+                              : v1::CASE_STATUS_UNSPECIFIED);
+    EXPECT_NE(key.index, CaseIndex::kDeadline);
   }
 
   ExpectRecomputesTheSame(txn_);
@@ -325,9 +329,11 @@ TEST_F(SupervisionTest, AmendmentBumpsTheVersionAndMovesTheIndexes) {
   EXPECT_EQ(c.version(), 2u);
   EXPECT_EQ(c.unit_id(), "u2");
   EXPECT_THAT(c.region_path(), ::testing::ElementsAre("sz", "ns"));
-  EXPECT_EQ(txn_.case_index.size(), 3u);  // sz, ns, u2
-  EXPECT_EQ(txn_.case_index.count({CaseIndex::kUnitStatus, "u1",
-                                   v1::CASE_STATUS_REPORTED,
+  EXPECT_EQ(txn_.case_index.size(), 4u);  // sz, ns, u2, status
+  EXPECT_THAT(txn_.case_index.rbegin()->regions,
+              ::testing::ElementsAre("sz", "ns"));
+  EXPECT_EQ(txn_.case_index.count({CaseIndex::kUnit, "u1",
+                                   v1::CASE_STATUS_UNSPECIFIED,
                                    absl::ToUnixSeconds(kNow), id}),
             0u);
 

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/aggregates.h"
 #include "fieldledger/v1/case.pb.h"
 #include "fieldledger/v1/event.pb.h"
 #include "fieldledger/v1/records.pb.h"
@@ -58,6 +59,12 @@ class Txn {
   // returned in this txn, or null when it returned nullopt.
   virtual absl::Status PutCase(const v1::Case* before,
                                const v1::Case& after) = 0;
+
+  // Adds each delta to its report counter (core/aggregates.h); a counter
+  // never written reads as 0. Counters are only added to, never read, in a
+  // Txn.
+  virtual absl::Status AddToCounters(
+      const std::vector<CounterDelta>& deltas) = 0;
 
   // Campaigns by id; they never change once created.
   virtual absl::StatusOr<std::optional<v1::Campaign>> GetCampaign(

@@ -107,6 +107,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   node->field_sync_ = std::make_unique<FieldSyncService>(
       *node->store_, options.limits, *node->uploads_, *node->evidence_);
   node->admin_ = std::make_unique<AdminService>(*node->store_, options.limits);
+  node->reports_ = std::make_unique<ReportsService>(*node->store_);
   node->supervision_ = std::make_unique<SupervisionService>(
       *node->store_, options.limits, *node->evidence_);
   if (node->checkpointer_ != nullptr) {
@@ -123,6 +124,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Start(const NodeOptions& options) {
   builder.RegisterService(node->field_sync_.get());
   builder.RegisterService(node->admin_.get());
   builder.RegisterService(node->supervision_.get());
+  builder.RegisterService(node->reports_.get());
   if (node->ledger_ != nullptr) builder.RegisterService(node->ledger_.get());
   node->server_ = builder.BuildAndStart();
   if (node->server_ == nullptr || node->port_ == 0) {

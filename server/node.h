@@ -24,6 +24,7 @@
 #include "server/evidence_uploads.h"
 #include "server/ledger_service.h"
 #include "server/services.h"
+#include "server/reports_service.h"
 #include "server/supervision_service.h"
 #include "storage/evidence_store.h"
 #include "storage/store.h"
@@ -98,6 +99,7 @@ class Node {
   std::unique_ptr<FieldSyncService> field_sync_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<SupervisionService> supervision_;
+  std::unique_ptr<ReportsService> reports_;
   std::unique_ptr<LedgerService> ledger_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -219,6 +220,29 @@ grpc::ServerUnaryReactor* AdminService::ListCategories(
                                                     categories.end());
                 return absl::OkStatus();
               });
+}
+
+grpc::ServerUnaryReactor* AdminService::RebuildAggregates(
+    grpc::CallbackServerContext* context,
+    const v1::RebuildAggregatesRequest* request,
+    v1::RebuildAggregatesResponse* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<v1::Principal> caller =
+      Authenticate(store_, *context, __func__, {v1::ROLE_ADMIN});
+  if (!caller.ok()) return Finish(reactor, __func__, caller.status());
+  // The server waits for this call before the store goes away.
+  std::thread([this, reactor, check_only = request->check_only(), reply] {
+    absl::StatusOr<storage::AggregatesCheck> check =
+        store_.RebuildAggregates(check_only);
+    if (check.ok()) {
+      reply->set_counters(check->counters);
+      reply->set_differences(check->differences);
+      for (const std::string& e : check->examples) reply->add_examples(e);
+      reply->set_corrected(check->corrected);
+    }
+    Finish(reactor, "RebuildAggregates", check.status());
+  }).detach();
+  return reactor;
 }
 
 }  // namespace fieldledger::server

@@ -90,6 +90,11 @@ class AdminService final : public v1::Admin::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::CreateEnrollmentCodeRequest* request,
       v1::CreateEnrollmentCodeResponse* reply) override;
+  // Replays the whole log: runs on a thread of its own, not a gRPC one.
+  grpc::ServerUnaryReactor* RebuildAggregates(
+      grpc::CallbackServerContext* context,
+      const v1::RebuildAggregatesRequest* request,
+      v1::RebuildAggregatesResponse* reply) override;
 
  private:
   storage::Store& store_;

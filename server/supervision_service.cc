@@ -34,15 +34,6 @@ absl::Status NoCase(absl::string_view field, absl::string_view id) {
   return absl::NotFoundError(absl::StrCat(field, ": no case \"", id, "\""));
 }
 
-// OK when case `id` exists and `viewer` may see it; else NOT_FOUND worded as
-// for a case that does not exist, so that existence does not leak.
-absl::Status CheckVisible(Txn& txn, const CaseViewer& viewer,
-                          absl::string_view field, absl::string_view id) {
-  FL_ASSIGN_OR_RETURN(std::optional<v1::Case> c, txn.GetCase(id));
-  if (!c || !CanSee(viewer, *c)) return NoCase(field, id);
-  return absl::OkStatus();
-}
-
 // Whether `region_id` lies in the subtree of `scope`.
 absl::StatusOr<bool> RegionWithin(Txn& txn, std::string region_id,
                                   absl::string_view scope) {
@@ -105,22 +96,10 @@ grpc::ServerUnaryReactor* SupervisionService::Act(
           return absl::InvalidArgumentError(absl::StrCat(
               "action: ", rpc, " carries action.", StepField(step)));
         }
-        const CaseViewer viewer = ViewerOf(caller);
-        FL_RETURN_IF_ERROR(
-            CheckVisible(txn, viewer, "action.case_id", action.case_id()));
-        if (action.has_dismiss() && !action.dismiss().duplicate_of().empty()) {
-          FL_RETURN_IF_ERROR(CheckVisible(txn, viewer,
-                                          "action.dismiss.duplicate_of",
-                                          action.dismiss().duplicate_of()));
-        }
-        absl::StatusOr<uint64_t> seq =
-            ApplyCaseAction(txn, caller.name(), action, absl::Now(), limits_);
-        if (!seq.ok()) return UnderAction(seq.status());
-        FL_ASSIGN_OR_RETURN(std::optional<v1::Case> after,
-                            txn.GetCase(action.case_id()));
-        if (!after) return absl::InternalError("case gone after its step");
-        reply->set_version(after->version());
-        reply->set_event_seq(*seq);
+        absl::StatusOr<v1::CaseActionResponse> done = ApplyCaseActionAs(
+            txn, caller, action, absl::Now(), limits_);
+        if (!done.ok()) return UnderAction(done.status());
+        *reply = *std::move(done);
         return absl::OkStatus();
       });
 }

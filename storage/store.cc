@@ -1,11 +1,14 @@
 #include "storage/store.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <deque>
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -27,6 +30,7 @@
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "storage/counters.h"
 #include "storage/key_codec.h"
 #include "storage/rocks_status.h"
 
@@ -45,15 +49,19 @@ namespace {
 //              'c' + code hash                    -> EnrollmentCode
 //   kCases     case id                            -> Case
 //   kCaseIndex index byte + string(scope) + status byte + time + string(id)
-//                                                 -> "" (CaseIndexKey; time
+//                                                 -> "", or for kStatus
+//              string(region) for each region of its path (CaseIndexKey; time
 //              as uint64 with the sign bit flipped, so it sorts as int64)
 //   kSupervision 'k' + campaign id                -> Campaign
 //              'l' + kind byte + string(period)   -> PublishedList
 //              'h' + string(case id) + seq        -> "" (the case's events,
-//              written with each event that names a case: GetCase's history)
+//              written with each event that names a case but the report
+//              that opens it: GetCase's history)
 //   kLedger    level byte + index                 -> 32-byte hash of the
 //              complete subtree (level, index) of the Merkle tree whose
 //              leaf i is the stored bytes of event i (merkle.h)
+//   kAggregates report counter key (core/aggregates.h) -> int64, 8 bytes
+//              little-endian, kept by the CounterAdd merge operator
 enum class Family {
   kMeta,
   kEvents,
@@ -66,11 +74,12 @@ enum class Family {
   kCaseIndex,
   kSupervision,
   kLedger,
+  kAggregates,
 };
-constexpr int kFamilyCount = 11;
+constexpr int kFamilyCount = 12;
 constexpr const char* kFamilyNames[kFamilyCount] = {
-    "default", "events", "findings",   "registry",    "feeds", "clients",
-    "auth",    "cases",  "case_index", "supervision", "ledger"};
+    "default", "events", "findings",   "registry",    "feeds",  "clients",
+    "auth",    "cases",  "case_index", "supervision", "ledger", "aggregates"};
 
 constexpr char kRegionTag = 'r', kUnitTag = 'u', kCategoryTag = 'c';
 constexpr char kPrincipalTag = 'p', kCodeTag = 'c';
@@ -79,14 +88,18 @@ constexpr absl::string_view kDatasetKey = "dataset";
 
 // The families derived from the event log by `Project`; everything else is
 // primary (the log, credentials, exactly-once bookkeeping, meta).
-constexpr Family kDerivedFamilies[] = {
-    Family::kFindings, Family::kRegistry,  Family::kFeeds,
-    Family::kCases,    Family::kCaseIndex, Family::kSupervision};
+constexpr Family kDerivedFamilies[] = {Family::kFindings,  Family::kRegistry,
+                                       Family::kFeeds,     Family::kCases,
+                                       Family::kCaseIndex, Family::kSupervision,
+                                       Family::kAggregates};
 // Which `Project` wrote the derived families. Bump it whenever `Project` or
 // their encoding changes: Open then recomputes them from the log. Stores
 // from before versions were kept have none, which reads as 1; 2 added cases
-// and their indexes, 3 the case histories, 4 the cases' evidence.
-constexpr uint64_t kDerivedVersion = 4;
+// and their indexes, 3 the case histories, 4 the cases' evidence, 5 the
+// report counters, 6 took the status out of the region and unit indexes'
+// keys into one kStatus entry per case, made the deadline index one entry
+// per case and left the opening report out of the case histories.
+constexpr uint64_t kDerivedVersion = 6;
 constexpr absl::string_view kDerivedVersionKey = "derived_version";
 
 // For memtable insert hints: the key without its trailing 8-byte seq. Events,
@@ -134,6 +147,27 @@ std::string CaseIndexKeyBytes(const CaseIndexKey& k) {
   AppendUint64(key, static_cast<uint64_t>(k.time) ^ (uint64_t{1} << 63));
   AppendString(key, k.case_id);
   return key;
+}
+
+// A kStatus entry's regions; empty for the other indexes.
+std::string CaseIndexValue(const CaseIndexKey& k) {
+  std::string value;
+  for (const std::string& region : k.regions) AppendString(value, region);
+  return value;
+}
+
+// Whether the value of a kStatus entry names `region`.
+bool IndexValueHasRegion(absl::string_view value, absl::string_view region,
+                         bool& readable) {
+  std::string next;
+  while (!value.empty()) {
+    if (!ConsumeString(value, next)) {
+      readable = false;
+      return false;
+    }
+    if (next == region) return true;
+  }
+  return false;
 }
 
 std::string HistoryPrefix(absl::string_view case_id) {
@@ -215,10 +249,13 @@ class KvTxn : public Txn {
     }
     return next_seq_++;
   }
-  // Files `event` (whose seq is set) under its case, if it names one.
+  // Files `event` (whose seq is set) under its case, if it names one. Not
+  // the report that opens the case: the case's reported_seq names it.
   absl::Status PutCaseHistory(const v1::Event& event) {
     const absl::string_view case_id = CaseIdOf(event);
-    if (case_id.empty()) return absl::OkStatus();
+    if (case_id.empty() || event.has_finding_reported()) {
+      return absl::OkStatus();
+    }
     std::string key = HistoryPrefix(case_id);
     AppendUint64(key, event.seq());
     return Put(Family::kSupervision, key, "");
@@ -261,23 +298,34 @@ class KvTxn : public Txn {
       absl::string_view id) override {
     return Decode<v1::Case>(Get(Family::kCases, id), "case");
   }
-  // Writes only the index entries that change.
+  // Writes only the index entries that change: a key that comes or goes,
+  // or a kStatus entry whose regions change (an amendment that moves the
+  // finding to another unit).
   absl::Status PutCase(const v1::Case* before, const v1::Case& after) override {
     const std::vector<CaseIndexKey> old_keys =
         before ? CaseIndexKeys(*before) : std::vector<CaseIndexKey>();
     const std::vector<CaseIndexKey> new_keys = CaseIndexKeys(after);
-    std::vector<CaseIndexKey> gone, added;
+    std::vector<CaseIndexKey> gone;
     std::set_difference(old_keys.begin(), old_keys.end(), new_keys.begin(),
                         new_keys.end(), std::back_inserter(gone));
-    std::set_difference(new_keys.begin(), new_keys.end(), old_keys.begin(),
-                        old_keys.end(), std::back_inserter(added));
     for (const CaseIndexKey& k : gone) {
       FL_RETURN_IF_ERROR(Delete(Family::kCaseIndex, CaseIndexKeyBytes(k)));
     }
-    for (const CaseIndexKey& k : added) {
-      FL_RETURN_IF_ERROR(Put(Family::kCaseIndex, CaseIndexKeyBytes(k), ""));
+    for (const CaseIndexKey& k : new_keys) {
+      auto same = std::lower_bound(old_keys.begin(), old_keys.end(), k);
+      if (same != old_keys.end() && *same == k && same->regions == k.regions) {
+        continue;
+      }
+      FL_RETURN_IF_ERROR(
+          Put(Family::kCaseIndex, CaseIndexKeyBytes(k), CaseIndexValue(k)));
     }
     return Put(Family::kCases, after.id(), after.SerializeAsString());
+  }
+  absl::Status AddToCounters(const std::vector<CounterDelta>& deltas) override {
+    for (const CounterDelta& d : deltas) {
+      FL_RETURN_IF_ERROR(AddToCounter(d.key, d.delta));
+    }
+    return absl::OkStatus();
   }
   absl::StatusOr<std::optional<v1::Campaign>> GetCampaign(
       absl::string_view id) override {
@@ -354,6 +402,9 @@ class KvTxn : public Txn {
   virtual absl::Status Put(Family family, absl::string_view key,
                            absl::string_view value) = 0;
   virtual absl::Status Delete(Family family, absl::string_view key) = 0;
+  // Adds `delta` to the counter `key` of Family::kAggregates; never read
+  // back within the transaction.
+  virtual absl::Status AddToCounter(absl::string_view key, int64_t delta) = 0;
 
   // Forgets the cached right edge: after writes were undone, it may name
   // nodes that no longer exist. Later appends read them back.
@@ -400,6 +451,9 @@ class KvTxn : public Txn {
 // hash map beside it, which is far cheaper than a WriteBatchWithIndex's
 // skip list), then the database. Registry items never change once created,
 // so committed ones are served from `registry_cache`, which the writer owns.
+// Cases are read several times by one job (the caller's scope check, the
+// step, the projection), so the committed ones read in a group are kept
+// until the group ends; the database does not change meanwhile.
 class BatchTxn final : public KvTxn {
  public:
   using RegistryCache = absl::flat_hash_map<std::string, std::string>;
@@ -412,7 +466,10 @@ class BatchTxn final : public KvTxn {
   // Empties the batch for the next group, starting at `next_seq`.
   void Reset(uint64_t next_seq) {
     batch_.Clear();
+    job_counters_.clear();
+    group_counters_.clear();
     for (auto& written : written_) written.clear();
+    committed_cases_.clear();
     undo_.clear();
     set_next_seq(next_seq);
   }
@@ -433,48 +490,71 @@ class BatchTxn final : public KvTxn {
       }
     }
     undo_.clear();
+    job_counters_.clear();
     set_next_seq(savepoint_seq_);
     InvalidateFrontier();
     return ToStatus(batch_.RollbackToSavePoint());
   }
-  absl::Status PopSavePoint() { return ToStatus(batch_.PopSavePoint()); }
+  absl::Status PopSavePoint() {
+    FoldJobCounters();
+    return ToStatus(batch_.PopSavePoint());
+  }
   // The batch was not written: nothing of it may be remembered.
   void Discard() {
     Reset(0);
     InvalidateFrontier();
   }
 
-  rocksdb::WriteBatch& batch() { return batch_; }
+  // The batch to write, with one merge per counter the group changed.
+  rocksdb::WriteBatch& batch() {
+    FoldJobCounters();
+    for (const auto& [key, delta] : group_counters_) {
+      if (delta == 0) continue;
+      // A merge into a batch fails only for a missing family.
+      batch_.Merge(cf(Family::kAggregates), ToSlice(key), EncodeCounter(delta))
+          .PermitUncheckedError();
+    }
+    group_counters_.clear();
+    return batch_;
+  }
 
  protected:
   absl::StatusOr<std::optional<std::string>> Get(
       Family family, absl::string_view key) override {
+    if (!ReadBack(family)) {
+      return absl::InternalError("the writer does not read this family");
+    }
     const auto& written = written_[static_cast<int>(family)];
     if (auto it = written.find(key); it != written.end()) return it->second;
-    const bool registry = family == Family::kRegistry;
-    if (registry) {
-      if (auto it = registry_cache_.find(key); it != registry_cache_.end()) {
-        return it->second;
-      }
+    if (family == Family::kRegistry) {
+      return ReadThrough(registry_cache_, family, key);
     }
-    std::string value;
-    const rocksdb::Status s =
-        db_->Get(rocksdb::ReadOptions(), cf(family), ToSlice(key), &value);
-    if (s.IsNotFound()) return std::nullopt;
-    FL_RETURN_IF_ERROR(ToStatus(s));
-    if (registry) registry_cache_.emplace(key, value);
-    return value;
+    if (family == Family::kCases) {
+      return ReadThrough(committed_cases_, family, key);
+    }
+    return ReadCommitted(family, key);
   }
   absl::Status Put(Family family, absl::string_view key,
                    absl::string_view value) override {
-    Remember(family, key);
-    written_[static_cast<int>(family)][key] = std::string(value);
+    if (ReadBack(family)) {
+      Remember(family, key);
+      written_[static_cast<int>(family)][key] = std::string(value);
+    }
     return ToStatus(batch_.Put(cf(family), ToSlice(key), ToSlice(value)));
   }
   absl::Status Delete(Family family, absl::string_view key) override {
-    Remember(family, key);
-    written_[static_cast<int>(family)][key] = std::nullopt;
+    if (ReadBack(family)) {
+      Remember(family, key);
+      written_[static_cast<int>(family)][key] = std::nullopt;
+    }
     return ToStatus(batch_.Delete(cf(family), ToSlice(key)));
+  }
+  // Summed per group: busy counters (this month, the city) get one merge
+  // per group instead of one per event. A job's deltas join the group's
+  // when the job succeeds.
+  absl::Status AddToCounter(absl::string_view key, int64_t delta) override {
+    job_counters_[key] += delta;
+    return absl::OkStatus();
   }
 
  private:
@@ -484,6 +564,37 @@ class BatchTxn final : public KvTxn {
     // What the overlay held before; nullopt: the key was not in it.
     std::optional<std::optional<std::string>> previous;
   };
+
+  // Whether a Txn method reads `family`. The others (the log, feeds, case
+  // index entries) are only written, so the overlay need not copy them.
+  static bool ReadBack(Family family) {
+    return family != Family::kEvents && family != Family::kFeeds &&
+           family != Family::kCaseIndex;
+  }
+  absl::StatusOr<std::optional<std::string>> ReadCommitted(
+      Family family, absl::string_view key) {
+    std::string value;
+    const rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), cf(family), ToSlice(key), &value);
+    if (s.IsNotFound()) return std::nullopt;
+    FL_RETURN_IF_ERROR(ToStatus(s));
+    return value;
+  }
+  // A committed value through `cache` (misses are not cached).
+  absl::StatusOr<std::optional<std::string>> ReadThrough(
+      absl::flat_hash_map<std::string, std::string>& cache, Family family,
+      absl::string_view key) {
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+    FL_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                        ReadCommitted(family, key));
+    if (value) cache.emplace(key, *value);
+    return value;
+  }
+  void FoldJobCounters() {
+    for (const auto& [key, delta] : job_counters_)
+      group_counters_[key] += delta;
+    job_counters_.clear();
+  }
 
   void Remember(Family family, absl::string_view key) {
     const auto& written = written_[static_cast<int>(family)];
@@ -504,12 +615,16 @@ class BatchTxn final : public KvTxn {
   rocksdb::DB* db_;
   const std::vector<rocksdb::ColumnFamilyHandle*>& cfs_;
   RegistryCache& registry_cache_;
+  // Cases read from the database in this group.
+  absl::flat_hash_map<std::string, std::string> committed_cases_;
   rocksdb::WriteBatch batch_;
   // Per family: what this batch wrote; nullopt for a delete.
   absl::flat_hash_map<std::string, std::optional<std::string>>
       written_[kFamilyCount];
   std::vector<Undo> undo_;
   uint64_t savepoint_seq_ = 0;
+  // Counter deltas of the running job, and of the group's finished jobs.
+  absl::flat_hash_map<std::string, int64_t> job_counters_, group_counters_;
 };
 
 // The families as plain maps: what a recomputation from the log produces.
@@ -535,6 +650,13 @@ class MapTxn final : public KvTxn {
   }
   absl::Status Delete(Family family, absl::string_view key) override {
     maps[family].erase(std::string(key));
+    return absl::OkStatus();
+  }
+  absl::Status AddToCounter(absl::string_view key, int64_t delta) override {
+    std::string& value = maps[Family::kAggregates][std::string(key)];
+    int64_t sum = 0;
+    DecodeCounter(value, sum);
+    value = EncodeCounter(sum + delta);
     return absl::OkStatus();
   }
 };
@@ -634,6 +756,10 @@ class Store::Impl {
     FL_RETURN_IF_ERROR(ToStatus(s));
     dataset_ = dataset;
     FL_RETURN_IF_ERROR(UpgradeDerivedState());
+    // The WAL replay left every counter's merge operands in the memtable; a
+    // flush merges them, so reports do not.
+    FL_RETURN_IF_ERROR(
+        ToStatus(db_->Flush(rocksdb::FlushOptions(), cf(Family::kAggregates))));
 
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(rocksdb::ReadOptions(), cf(Family::kEvents)));
@@ -653,8 +779,15 @@ class Store::Impl {
     }
     written_next_seq_ = next;
     durable_next_seq_.store(next);
-    writer_ = std::thread([this] { WriterLoop(); });
-    syncer_ = std::thread([this] { SyncerLoop(); });
+    // Named, so that profiles and `top -H` tell them apart.
+    writer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "fl-writer");
+      WriterLoop();
+    });
+    syncer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "fl-syncer");
+      SyncerLoop();
+    });
     return absl::OkStatus();
   }
 
@@ -744,6 +877,25 @@ class Store::Impl {
     return ToStatus(it->status());
   }
 
+  // Calls `fn(key, value)` for each entry of `family` with from <= key < to,
+  // until `fn` returns false. The upper bound lets RocksDB stop early.
+  template <typename Fn>
+  absl::Status ScanRange(Family family, absl::string_view from,
+                         absl::string_view to, Fn fn) {
+    rocksdb::ReadOptions ro;
+    const rocksdb::Slice upper(to.data(), to.size());
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(family)));
+    for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid();
+         it->Next()) {
+      if (!fn(absl::string_view(it->key().data(), it->key().size()),
+              absl::string_view(it->value().data(), it->value().size()))) {
+        break;
+      }
+    }
+    return ToStatus(it->status());
+  }
+
   absl::StatusOr<std::optional<std::string>> Get(Family family,
                                                  absl::string_view key) {
     std::string value;
@@ -772,6 +924,10 @@ class Store::Impl {
   }
 
   absl::Status CheckDerivedState();
+  absl::Status Replay(MapTxn& expected, const rocksdb::Snapshot* snapshot);
+  absl::StatusOr<std::map<std::string, int64_t>> StoredCounters(
+      const rocksdb::Snapshot* snapshot);
+  static std::map<std::string, int64_t> ExpectedCounters(MapTxn& expected);
 
   // Recomputes the derived families from the log when they were written by
   // another `Project` (kDerivedVersion). Runs before the writer starts.
@@ -1007,16 +1163,10 @@ absl::Status Store::Impl::UpgradeDerivedState() {
   return absl::OkStatus();
 }
 
-absl::Status Store::Impl::CheckDerivedState() {
-  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
-  struct Release {
-    rocksdb::DB* db;
-    const rocksdb::Snapshot* s;
-    ~Release() { db->ReleaseSnapshot(s); }
-  } release{db_, snapshot};
-
-  // Replay the log through the same projection the writer uses.
-  MapTxn expected(options_.ledger);
+// Replays the log as of `snapshot` through the same projection the writer
+// uses, into `expected`.
+absl::Status Store::Impl::Replay(MapTxn& expected,
+                                 const rocksdb::Snapshot* snapshot) {
   absl::Status replay;
   FL_RETURN_IF_ERROR(Scan(
       Family::kEvents, "", "",
@@ -1040,12 +1190,59 @@ absl::Status Store::Impl::CheckDerivedState() {
         return replay.ok();
       },
       snapshot));
-  FL_RETURN_IF_ERROR(replay);
+  return replay;
+}
+
+absl::StatusOr<std::map<std::string, int64_t>> Store::Impl::StoredCounters(
+    const rocksdb::Snapshot* snapshot) {
+  std::map<std::string, int64_t> counters;
+  absl::Status bad;
+  FL_RETURN_IF_ERROR(Scan(
+      Family::kAggregates, "", "",
+      [&](absl::string_view key, absl::string_view value) {
+        if (!DecodeCounter(value, counters[std::string(key)])) {
+          bad = absl::DataLossError(absl::StrCat(
+              "aggregates: unreadable counter ", absl::CEscape(key)));
+        }
+        return bad.ok();
+      },
+      snapshot));
+  FL_RETURN_IF_ERROR(bad);
+  return counters;
+}
+
+std::map<std::string, int64_t> Store::Impl::ExpectedCounters(MapTxn& expected) {
+  std::map<std::string, int64_t> counters;
+  for (const auto& [key, value] : expected.maps[Family::kAggregates]) {
+    DecodeCounter(value, counters[key]);
+  }
+  return counters;
+}
+
+absl::Status Store::Impl::CheckDerivedState() {
+  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+  struct Release {
+    rocksdb::DB* db;
+    const rocksdb::Snapshot* s;
+    ~Release() { db->ReleaseSnapshot(s); }
+  } release{db_, snapshot};
+
+  MapTxn expected(options_.ledger);
+  FL_RETURN_IF_ERROR(Replay(expected, snapshot));
+  FL_ASSIGN_OR_RETURN(const auto stored, StoredCounters(snapshot));
+  const CounterDiff counters = DiffCounters(stored, ExpectedCounters(expected));
+  if (counters.count > 0) {
+    return absl::DataLossError(absl::StrCat(
+        "aggregates: ", counters.count,
+        " counters differ from the log's, e.g. ", counters.examples.front()));
+  }
 
   std::vector<Family> compared = {Family::kEvents, Family::kLedger};
   compared.insert(compared.end(), std::begin(kDerivedFamilies),
                   std::end(kDerivedFamilies));
   for (Family family : compared) {
+    // Compared above: a counter back at 0 equals one never written.
+    if (family == Family::kAggregates) continue;
     const auto& want = expected.maps[family];
     auto next = want.begin();
     absl::Status diff;
@@ -1179,6 +1376,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(
         family == Family::kClients || family == Family::kLedger) {
       cf.memtable_insert_with_hint_prefix_extractor = seq_prefix;
     }
+    if (family == Family::kAggregates) {
+      cf.merge_operator = NewCounterAddOperator();
+      // A busy counter (this month, the whole city) gets an operand per
+      // event; a reader would merge them all. Past this many in the
+      // memtable, the write merges them into one value instead.
+      cf.max_successive_merges = 32;
+    }
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     cf.write_buffer_size = options.memtable_bytes / 4;
     // Young levels are rewritten soon: compressing them costs CPU the
@@ -1286,10 +1490,9 @@ absl::StatusOr<std::vector<v1::Change>> Store::ReadFeed(
   return out;
 }
 
-absl::StatusOr<std::vector<CaseIndexKey>> Store::ScanCaseIndex(
-    const CaseIndexScan& scan) {
-  std::vector<CaseIndexKey> out;
-  if (scan.limit == 0 || scan.time_from >= scan.time_to) return out;
+absl::StatusOr<CaseIndexPage> Store::ScanCaseIndex(const CaseIndexScan& scan) {
+  CaseIndexPage page;
+  if (scan.time_from >= scan.time_to) return page;
   const std::string prefix =
       CaseIndexPrefix(scan.index, scan.scope, scan.status);
   std::string start = prefix;
@@ -1304,7 +1507,7 @@ absl::StatusOr<std::vector<CaseIndexKey>> Store::ScanCaseIndex(
   bool ok = true;
   FL_RETURN_IF_ERROR(impl_->Scan(
       Family::kCaseIndex, prefix, start,
-      [&](absl::string_view key, absl::string_view) {
+      [&](absl::string_view key, absl::string_view value) {
         if (key == skip) return true;
         absl::string_view rest = key.substr(prefix.size());
         uint64_t time;
@@ -1315,11 +1518,22 @@ absl::StatusOr<std::vector<CaseIndexKey>> Store::ScanCaseIndex(
         }
         k.time = static_cast<int64_t>(time ^ (uint64_t{1} << 63));
         if (k.time >= scan.time_to) return false;
-        out.push_back(std::move(k));
-        return out.size() < scan.limit;
+        if (page.keys.size() == scan.limit ||
+            page.examined == scan.max_examined) {
+          page.more = true;
+          return false;
+        }
+        ++page.examined;
+        page.last_time = k.time;
+        page.last_case_id = k.case_id;
+        if (scan.region.empty() ||
+            IndexValueHasRegion(value, scan.region, ok)) {
+          page.keys.push_back(std::move(k));
+        }
+        return ok;
       }));
-  if (!ok) return absl::DataLossError("unreadable case index key");
-  return out;
+  if (!ok) return absl::DataLossError("unreadable case index entry");
+  return page;
 }
 
 absl::StatusOr<std::optional<v1::Case>> Store::ReadCase(absl::string_view id) {
@@ -1337,6 +1551,9 @@ absl::StatusOr<std::vector<v1::Event>> Store::ReadCaseHistory(
   std::vector<uint64_t> seqs;
   const std::string prefix = HistoryPrefix(id);
   const uint64_t end = NextSeq();
+  FL_ASSIGN_OR_RETURN(std::optional<v1::Case> c, ReadCase(id));
+  if (!c || c->reported_seq() >= end) return std::vector<v1::Event>();
+  seqs.push_back(c->reported_seq());
   bool ok = true;
   FL_RETURN_IF_ERROR(impl_->Scan(Family::kSupervision, prefix, "",
                                  [&](absl::string_view key, absl::string_view) {
@@ -1501,6 +1718,97 @@ absl::Status Store::PutMetaSynced(absl::string_view key,
   return ToStatus(impl_->db_->Put(sync, impl_->cf(Family::kMeta),
                                   rocksdb::Slice(key.data(), key.size()),
                                   rocksdb::Slice(value.data(), value.size())));
+}
+
+// Report counters.
+
+absl::Status Store::ScanCounters(
+    absl::string_view from, absl::string_view to,
+    const std::function<bool(absl::string_view, int64_t)>& fn) {
+  absl::Status bad;
+  FL_RETURN_IF_ERROR(impl_->ScanRange(
+      Family::kAggregates, from, to,
+      [&](absl::string_view key, absl::string_view value) {
+        int64_t n;
+        if (!DecodeCounter(value, n)) {
+          bad = absl::DataLossError(
+              absl::StrCat("unreadable report counter ", absl::CEscape(key)));
+          return false;
+        }
+        return fn(key, n);
+      }));
+  return bad;
+}
+
+absl::StatusOr<size_t> Store::ScanCases(
+    absl::string_view after, size_t limit,
+    const std::function<void(const v1::Case&)>& fn) {
+  // Keys are case ids: the first after `after` is `after` + '\0'.
+  const std::string from =
+      after.empty() ? "" : absl::StrCat(after, std::string(1, '\0'));
+  v1::Case c;
+  size_t read = 0;
+  absl::Status bad;
+  FL_RETURN_IF_ERROR(impl_->Scan(
+      Family::kCases, "", from,
+      [&](absl::string_view key, absl::string_view value) {
+        if (!c.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          bad = absl::DataLossError(
+              absl::StrCat("unreadable case ", absl::CEscape(key)));
+          return false;
+        }
+        fn(c);
+        return ++read < limit;
+      }));
+  FL_RETURN_IF_ERROR(bad);
+  return read;
+}
+
+absl::StatusOr<std::vector<v1::Region>> Store::AllRegions() {
+  return ListRegions();
+}
+
+absl::StatusOr<std::vector<v1::Unit>> Store::AllUnits() {
+  return ListUnits("");
+}
+
+absl::StatusOr<AggregatesCheck> Store::RebuildAggregates(bool check_only) {
+  CounterDiff diff;
+  AggregatesCheck check;
+  {
+    const rocksdb::Snapshot* snapshot = impl_->db_->GetSnapshot();
+    struct Release {
+      rocksdb::DB* db;
+      const rocksdb::Snapshot* s;
+      ~Release() { db->ReleaseSnapshot(s); }
+    } release{impl_->db_, snapshot};
+    MapTxn expected(/*ledger=*/false);
+    FL_RETURN_IF_ERROR(impl_->Replay(expected, snapshot));
+    FL_ASSIGN_OR_RETURN(const auto stored, impl_->StoredCounters(snapshot));
+    const std::map<std::string, int64_t> want =
+        Impl::ExpectedCounters(expected);
+    diff = DiffCounters(stored, want);
+    std::set<absl::string_view> keys;
+    for (const auto& [key, value] : stored) {
+      if (value != 0) keys.insert(key);
+    }
+    for (const auto& [key, value] : want) {
+      if (value != 0) keys.insert(key);
+    }
+    check.counters = keys.size();
+  }
+  check.differences = diff.count;
+  check.examples = std::move(diff.examples);
+  if (check_only || diff.count == 0) return check;
+  std::vector<CounterDelta> corrections;
+  corrections.reserve(diff.corrections.size());
+  for (auto& [key, delta] : diff.corrections) {
+    corrections.push_back({key, delta});
+  }
+  FL_RETURN_IF_ERROR(
+      Run([&corrections](Txn& txn) { return txn.AddToCounters(corrections); }));
+  check.corrected = true;
+  return check;
 }
 
 }  // namespace fieldledger::storage

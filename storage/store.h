@@ -34,6 +34,7 @@
 #include "absl/strings/string_view.h"
 #include "core/case_query.h"
 #include "core/merkle.h"
+#include "core/report.h"
 #include "core/txn.h"
 #include "fieldledger/v1/event.pb.h"
 #include "fieldledger/v1/records.pb.h"
@@ -92,7 +93,19 @@ struct StoreOptions {
   bool ledger = true;
 };
 
-class Store final : public FeedReader, public CaseReader {
+// What Store::RebuildAggregates found.
+struct AggregatesCheck {
+  // Counters compared (stored or recomputed, at least one not 0).
+  uint64_t counters = 0;
+  // Counters whose stored value differed from the recomputed one.
+  uint64_t differences = 0;
+  // Up to 10 of them, "<key>: stored N, the events say M".
+  std::vector<std::string> examples;
+  // Whether the differences were corrected.
+  bool corrected = false;
+};
+
+class Store final : public FeedReader, public CaseReader, public ReportReader {
  public:
   // A change to apply in the writer; its error discards its writes.
   using Job = std::function<absl::Status(Txn&)>;
@@ -138,7 +151,7 @@ class Store final : public FeedReader, public CaseReader {
   // family; a case's history is a prefix scan of its event seqs. Cases and
   // index entries are read as written, which may be a few milliseconds
   // ahead of the WAL sync; history events only up to the last synced one.
-  absl::StatusOr<std::vector<CaseIndexKey>> ScanCaseIndex(
+  absl::StatusOr<CaseIndexPage> ScanCaseIndex(
       const CaseIndexScan& scan) override;
   absl::StatusOr<std::optional<v1::Case>> ReadCase(
       absl::string_view id) override;
@@ -156,6 +169,25 @@ class Store final : public FeedReader, public CaseReader {
       absl::string_view id) override;
   absl::StatusOr<std::vector<std::string>> RootRegionIds() override;
 
+  // ReportReader: report counters (the aggregates column family, kept by a
+  // merge operator in each event's batch), read as written, like cases.
+  absl::Status ScanCounters(
+      absl::string_view from, absl::string_view to,
+      const std::function<bool(absl::string_view, int64_t)>& fn) override;
+  // A forward scan of the cases column family; one Case message is reused.
+  absl::StatusOr<size_t> ScanCases(
+      absl::string_view after, size_t limit,
+      const std::function<void(const v1::Case&)>& fn) override;
+  absl::StatusOr<std::vector<v1::Region>> AllRegions() override;
+  absl::StatusOr<std::vector<v1::Unit>> AllUnits() override;
+
+  // Recomputes every report counter from the event log (as of a snapshot)
+  // and compares it with the stored one. Unless `check_only`, then adds each
+  // difference to its counter through the writer: a merge commutes with the
+  // events written meanwhile, so they stay counted. Holds a replay of the
+  // log in memory, as CheckDerivedState does.
+  absl::StatusOr<AggregatesCheck> RebuildAggregates(bool check_only);
+
   // Every campaign, ordered by id.
   absl::StatusOr<std::vector<v1::Campaign>> ListCampaigns();
   // Every published list, ordered by (kind, period).
@@ -163,7 +195,7 @@ class Store final : public FeedReader, public CaseReader {
 
   // Recomputes all derived state from the event log and compares it with
   // what is stored: findings, cases and their indexes, registry, campaigns,
-  // published lists, feeds, and that every stored result
+  // published lists, feeds, report counters, and that every stored result
   // of an applied mutation names an event from that mutation. DATA_LOSS
   // naming the first difference. Reads a consistent snapshot.
   absl::Status CheckDerivedState();

@@ -26,6 +26,7 @@
 #include "core/text.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
+#include "storage/counters.h"
 #include "storage/key_codec.h"
 
 namespace fieldledger::storage {
@@ -68,8 +69,12 @@ class StoreTest : public ::testing::Test {
     std::vector<std::string> names;
     ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, dir_, &names).ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const auto& n : names)
-      families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    for (const auto& n : names) {
+      rocksdb::ColumnFamilyOptions options;
+      // RocksDB cannot flush the counters' merge operands without it.
+      if (n == "aggregates") options.merge_operator = NewCounterAddOperator();
+      families.emplace_back(n, options);
+    }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open({}, dir_, families, &handles, &raw).ok());
@@ -555,8 +560,27 @@ TEST_F(StoreTest, OpenRefusesStateDerivedByANewerVersion) {
 // The store's index scans answer case queries exactly as the in-memory
 // model of the same log does.
 TEST_F(StoreTest, CaseQueriesMatchTheMemoryModel) {
+  // A second root region "gz" with unit "u3": its cases sit between sz's in
+  // the status index, and a listing of sz skips them.
+  ASSERT_TRUE(
+      store_
+          ->Run([](Txn& txn) -> absl::Status {
+            v1::Region gz;
+            gz.set_id("gz");
+            gz.set_name("广州市");
+            v1::Unit u3;
+            u3.set_id("u3");
+            u3.set_name("天河区政务服务中心");
+            u3.set_region_id("gz");
+            FL_RETURN_IF_ERROR(
+                CreateRegion(txn, "admin", gz, kNow, Limits()).status());
+            return CreateUnit(txn, "admin", u3, kNow, Limits()).status();
+          })
+          .ok());
   std::vector<v1::Mutation> reports;
-  for (uint64_t i = 1; i <= 12; ++i) reports.push_back(Report(i, "u1"));
+  for (uint64_t i = 1; i <= 12; ++i) {
+    reports.push_back(Report(i, i % 4 == 0 ? "u1" : "u3"));
+  }
   ASSERT_TRUE(Push(reports).ok());
   for (size_t i = 0; i < reports.size(); i += 3) {
     v1::CaseAction accept;
@@ -578,20 +602,35 @@ TEST_F(StoreTest, CaseQueriesMatchTheMemoryModel) {
     ASSERT_TRUE(Project(event, model).ok());
   }
   const CaseViewer all{CaseViewer::Kind::kAll, ""};
-  for (v1::CaseStatus status :
-       {v1::CASE_STATUS_UNSPECIFIED, v1::CASE_STATUS_ACCEPTED,
-        v1::CASE_STATUS_REPORTED}) {
-    for (uint32_t size : {1u, 5u, 100u}) {
-      v1::ListCasesRequest request;
-      request.set_status(status);
-      request.set_page_size(size);
-      for (int page = 0; page < 20; ++page) {
-        auto want = ListCases(model, all, request, kNow);
-        auto got = ListCases(*store_, all, request, kNow);
-        ASSERT_TRUE(want.ok() && got.ok()) << got.status();
-        ASSERT_EQ(want->SerializeAsString(), got->SerializeAsString());
-        if (got->next_page_cursor().empty()) break;
-        request.set_page_cursor(got->next_page_cursor());
+  const CaseViewer sz{CaseViewer::Kind::kRegion, "sz"};
+  for (const CaseViewer& viewer : {all, sz}) {
+    for (v1::CaseStatus status :
+         {v1::CASE_STATUS_UNSPECIFIED, v1::CASE_STATUS_ACCEPTED,
+          v1::CASE_STATUS_REPORTED}) {
+      // A bound of 2 index entries per call makes short pages.
+      for (size_t max_scanned : {size_t{2}, size_t{20000}}) {
+        for (uint32_t size : {1u, 5u, 100u}) {
+          v1::ListCasesRequest request;
+          request.set_status(status);
+          request.set_page_size(size);
+          int listed = 0;
+          for (int page = 0; page < 40; ++page) {
+            auto want = ListCases(model, viewer, request, kNow, max_scanned);
+            auto got = ListCases(*store_, viewer, request, kNow, max_scanned);
+            ASSERT_TRUE(want.ok() && got.ok()) << got.status();
+            ASSERT_EQ(want->SerializeAsString(), got->SerializeAsString());
+            listed += got->cases_size();
+            if (got->next_page_cursor().empty()) break;
+            request.set_page_cursor(got->next_page_cursor());
+          }
+          // Reports 4, 8, 12 are in sz; 1, 4, 7, 10 were accepted.
+          const bool everywhere = viewer.kind == CaseViewer::Kind::kAll;
+          const int want_listed =
+              status == v1::CASE_STATUS_UNSPECIFIED ? (everywhere ? 12 : 3)
+              : status == v1::CASE_STATUS_ACCEPTED  ? (everywhere ? 4 : 1)
+                                                    : (everywhere ? 8 : 2);
+          EXPECT_EQ(listed, want_listed) << status << " " << max_scanned;
+        }
       }
     }
   }

@@ -143,6 +143,46 @@ $fl "${office[@]}" lists publish --kind red --period 2026-Q4 --unit t12 --reason
 $fl "${office[@]}" lists publish --kind black --period 2026-Q4 --unit t42 --reason 逾期未整改 --cases "${ids[7]}" >/dev/null
 [[ $($fl "${office[@]}" lists show --period 2026-Q4 | grep -c 2026-Q4) -eq 2 ]] || fail "lists"
 
+# Reports (issue #6): 20 reported, #8 a duplicate, 8 assigned, 6
+# rectification reports, 5 closed on time, #0 unsatisfied, #7 overdue and
+# escalated.
+col() {  # col CSV-LINE HEADER-LINE NAME: the field NAME of a report CSV row
+  /usr/bin/env python3 -c 'import csv,sys; h=next(csv.reader([sys.argv[2]])); r=next(csv.reader([sys.argv[1]])); print(r[h.index(sys.argv[3])])' "$1" "$2" "$3"
+}
+report=$($fl "${office[@]}" report --format csv)
+header=$(head -1 <<<"$report")
+total=$(grep '^TOTAL,' <<<"$report")
+for pair in CASES=20 ASSIGNED=8 RECTIFIED=6 CLOSED=5 RATE=62.5% OVERDUE=1 \
+            DUPLICATES=1 TALKS=1 UNSATISFIED=1 SATISFIED=5; do
+  [[ $(col "$total" "$header" "${pair%=*}") == "${pair#*=}" ]] || fail "report total ${pair}: $report"
+done
+by_district=$($fl "${office[@]}" report --by region --level 1 --format csv)
+[[ $(col "$(grep '^第4区,' <<<"$by_district")" "$(head -1 <<<"$by_district")" OVERDUE) == 1 ]] ||
+  fail "district 4 overdue: $by_district"
+table=$($fl "${office[@]}" report --by region,status --level 1)
+grep -q "第1区 *assigned" <<<"$table" || fail "report table: $table"
+$fl "${office[@]}" report --by month --format json | grep -q '"rows"' || fail "report json"
+code=$($fl admin enroll-code --role supervisor --scope d1 "${admin[@]}" 2>/dev/null)
+$fl --home "$work/d1" enroll "$code" --server "$server" >/dev/null
+d1=$($fl --home "$work/d1" report --format csv)
+[[ $(col "$(grep '^TOTAL,' <<<"$d1")" "$(head -1 <<<"$d1")" CASES) == 6 ]] || fail "district 1's report: $d1"
+$fl --home "$work/d1" report --region d2 2>"$work/err" && fail "district 1 saw district 2"
+grep -q "no region" "$work/err" || fail "d2: $(cat "$work/err")"
+$fl --home "$work/d1" overdue | grep -q "${ids[7]}" && fail "district 1 sees district 4's overdue case"
+$fl "${office[@]}" overdue | grep -q "${ids[7]}" || fail "overdue list"
+$fl "${office[@]}" rank --by overdue | sed -n 3p | grep -q t42 || fail "rank by overdue"
+$fl "${office[@]}" export --format csv --category commuting >"$work/cases.csv"
+/usr/bin/env python3 - "$work/cases.csv" <<'PY' || fail "export: $(head -3 "$work/cases.csv")"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline='', encoding='utf-8')))
+assert len(rows) == 20, len(rows)
+assert any(r['unit_name'] == '第1区第1镇政府' for r in rows)
+assert any(r['rectification_text'] == '已建立值班制度' for r in rows)
+PY
+[[ $($fl "${office[@]}" export --format jsonl | wc -l) -eq 20 ]] || fail "jsonl export"
+$fl admin rebuild-aggregates --check "${admin[@]}" | grep -q "differences: 0" || fail "aggregates differ"
+$fl --home "$work/insp1" report 2>/dev/null && fail "an inspector got a report"
+
 # The inspectors see their findings' status.
 $fl --home "$work/insp1" sync >/dev/null
 $fl --home "$work/insp1" findings > "$work/f1"

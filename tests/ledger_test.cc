@@ -27,6 +27,7 @@
 #include "rocksdb/db.h"
 #include "server/ledger_service.h"
 #include "server/node.h"
+#include "storage/counters.h"
 
 namespace fieldledger {
 namespace {
@@ -166,8 +167,12 @@ class LedgerTest : public ::testing::Test {
     std::vector<std::string> names;
     ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, path, &names).ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const auto& n : names)
-      families.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    for (const auto& n : names) {
+      rocksdb::ColumnFamilyOptions options;
+      // RocksDB cannot flush the counters' merge operands without it.
+      if (n == "aggregates") options.merge_operator = storage::NewCounterAddOperator();
+      families.emplace_back(n, options);
+    }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open({}, path, families, &handles, &raw).ok());
@@ -446,3 +451,4 @@ TEST_F(LedgerTest, RollbackAndForkAreDetected) {
 
 }  // namespace
 }  // namespace fieldledger
+

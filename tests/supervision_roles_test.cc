@@ -23,6 +23,7 @@
 #include "client/evidence_upload.h"
 #include "core/text.h"
 #include "fieldledger/v1/admin.grpc.pb.h"
+#include "fieldledger/v1/reports.grpc.pb.h"
 #include "fieldledger/v1/supervision.grpc.pb.h"
 #include "fieldledger/v1/sync.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -483,6 +484,103 @@ TEST_F(SupervisionRolesTest, ReadsAndOfficeRpcsForEveryRole) {
                            "\""));
   }
   (void)elsewhere;
+}
+
+// Every Reports rpc, and Admin.RebuildAggregates, as every role: the
+// inspector is refused; each other role sees its own scope's figures and
+// cases only.
+TEST_F(SupervisionRolesTest, ReportsForEveryRole) {
+  const std::string in_scope = Report("u1");
+  Report("u2");
+  Prepare(in_scope, v1::CaseAction::kSubmitRectification);  // assigned to u1
+  auto reports = v1::Reports::NewStub(channel_);
+  struct Row {
+    std::string who;
+    int64_t cases;  // in the report and the export; -1: refused
+  };
+  const Row rows[] = {{"admin", 2},          {"auditor", 2},
+                      {"supervisor", 1},     {"supervisor_sz", 1},
+                      {"supervisor_out", 1}, {"officer", 1},
+                      {"officer_other", 0},  {"inspector", -1}};
+  for (const Row& row : rows) {
+    SCOPED_TRACE(row.who);
+    const bool refused = row.cases < 0;
+    {
+      v1::GetReportResponse reply;
+      auto ctx = Context(row.who);
+      grpc::Status s = reports->GetReport(ctx.get(), {}, &reply);
+      if (refused) {
+        EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+      } else {
+        ASSERT_TRUE(s.ok()) << s.error_message();
+        EXPECT_EQ(static_cast<int64_t>(reply.total().cases()), row.cases);
+      }
+    }
+    {
+      v1::ListOverdueResponse reply;
+      auto ctx = Context(row.who);
+      grpc::Status s = reports->ListOverdue(ctx.get(), {}, &reply);
+      EXPECT_EQ(s.ok(), !refused) << s.error_message();
+      if (refused) {
+        EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+      }
+    }
+    {
+      v1::RankUnitsRequest request;
+      request.set_by(v1::RANK_BY_OPEN);
+      v1::RankUnitsResponse reply;
+      auto ctx = Context(row.who);
+      grpc::Status s = reports->RankUnits(ctx.get(), request, &reply);
+      EXPECT_EQ(s.ok(), !refused) << s.error_message();
+      for (const auto& u : reply.units()) {
+        if (row.who == "supervisor" || row.who == "officer") {
+          EXPECT_EQ(u.unit_id(), "u1");
+        }
+        if (row.who == "supervisor_out") {
+          EXPECT_EQ(u.unit_id(), "u2");
+        }
+      }
+    }
+    {
+      v1::ExportCasesRequest request;
+      request.set_format(v1::EXPORT_FORMAT_JSONL);
+      auto ctx = Context(row.who);
+      auto reader = reports->ExportCases(ctx.get(), request);
+      v1::ExportChunk chunk;
+      std::string out;
+      while (reader->Read(&chunk)) out += chunk.data();
+      grpc::Status s = reader->Finish();
+      if (refused) {
+        EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+      } else {
+        ASSERT_TRUE(s.ok()) << s.error_message();
+        EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), row.cases) << out;
+      }
+    }
+    {
+      v1::RebuildAggregatesRequest request;
+      request.set_check_only(true);
+      v1::RebuildAggregatesResponse reply;
+      auto ctx = Context(row.who);
+      grpc::Status s = v1::Admin::NewStub(channel_)->RebuildAggregates(
+          ctx.get(), request, &reply);
+      if (row.who == "admin") {
+        ASSERT_TRUE(s.ok()) << s.error_message();
+        EXPECT_EQ(reply.differences(), 0u);
+        EXPECT_GT(reply.counters(), 0u);
+      } else {
+        EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+      }
+    }
+  }
+  // A region outside the caller's subtree is unknown to it.
+  v1::GetReportRequest request;
+  request.set_region_id("gz");
+  v1::GetReportResponse reply;
+  auto ctx = Context("supervisor");
+  grpc::Status s = reports->GetReport(ctx.get(), request, &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(s.error_message(), "region_id: no region \"gz\"");
 }
 
 TEST_F(SupervisionRolesTest, ScopedResultsNeverLeak) {

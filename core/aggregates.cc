@@ -1,0 +1,166 @@
+#include "core/aggregates.h"
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/case.h"
+
+namespace fieldledger {
+namespace {
+
+absl::Time TimeOf(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+std::string TwoDigits(int n) { return absl::StrFormat("%02d", n); }
+
+// The stock and deadline counters a case in state `c` holds one of, each
+// under every scope.
+std::vector<std::string> StockKeys(const v1::Case& c) {
+  std::vector<std::string> keys;
+  const std::string stock = absl::StrCat(
+      "s/", MonthOf(TimeOf(c.reported_at())), "/",
+      TwoDigits(static_cast<int>(c.status())), "/", c.category_id());
+  const bool due = c.has_deadline() && IsOpen(c.status());
+  const std::string deadline =
+      due ? absl::StrCat("d/", DayOf(absl::FromUnixSeconds(
+                                   c.deadline().seconds())))
+          : std::string();
+  for (const std::string& scope : CounterScopes(c)) {
+    keys.push_back(absl::StrCat(scope, stock));
+    if (due) keys.push_back(absl::StrCat(scope, deadline));
+  }
+  return keys;
+}
+
+// What the step from `before` to `after` did, as flows.
+std::vector<Flow> FlowsOf(const v1::Case* before, const v1::Case& after) {
+  std::vector<Flow> flows;
+  if (before == nullptr) {
+    flows.push_back(Flow::kReported);
+    return flows;
+  }
+  const v1::CaseStatus was = before->status(), is = after.status();
+  if (was == v1::CASE_STATUS_ACCEPTED && is == v1::CASE_STATUS_ASSIGNED) {
+    flows.push_back(Flow::kAssigned);
+  }
+  if (was != is && is == v1::CASE_STATUS_RECTIFICATION_SUBMITTED) {
+    flows.push_back(Flow::kRectificationReported);
+  }
+  if (was == v1::CASE_STATUS_RECTIFICATION_SUBMITTED && was != is) {
+    switch (after.last_evaluation().rating()) {
+      case v1::RATING_SATISFIED:
+        flows.push_back(Flow::kEvaluatedSatisfied);
+        break;
+      case v1::RATING_BASICALLY_SATISFIED:
+        flows.push_back(Flow::kEvaluatedBasicallySatisfied);
+        break;
+      case v1::RATING_UNSATISFIED:
+        flows.push_back(Flow::kEvaluatedUnsatisfied);
+        break;
+      default:
+        break;
+    }
+  }
+  if (was != is && is == v1::CASE_STATUS_CLOSED) {
+    flows.push_back(Flow::kClosed);
+    if (!after.has_deadline() ||
+        TimeOf(after.closed_at()) <= TimeOf(after.deadline())) {
+      flows.push_back(Flow::kClosedOnTime);
+    }
+  }
+  if (was != is && is == v1::CASE_STATUS_DISMISSED) {
+    flows.push_back(after.dismissal().reason() ==
+                            v1::DISMISSAL_REASON_DUPLICATE
+                        ? Flow::kDismissedDuplicate
+                        : Flow::kDismissedRejected);
+  }
+  if (after.escalations_size() > before->escalations_size()) {
+    switch (after.escalations(after.escalations_size() - 1).kind()) {
+      case v1::ESCALATION_KIND_TALK:
+        flows.push_back(Flow::kEscalatedTalk);
+        break;
+      case v1::ESCALATION_KIND_PUBLIC_NOTICE:
+        flows.push_back(Flow::kEscalatedPublicNotice);
+        break;
+      case v1::ESCALATION_KIND_DISCIPLINE:
+        flows.push_back(Flow::kEscalatedDiscipline);
+        break;
+      default:
+        break;
+    }
+  }
+  return flows;
+}
+
+}  // namespace
+
+std::string RegionScope(absl::string_view region_id) {
+  return absl::StrCat("r/", region_id, "/");
+}
+
+std::string UnitScope(absl::string_view unit_id) {
+  return absl::StrCat("u/", unit_id, "/");
+}
+
+const std::string& CountingUnit(const v1::Case& c) {
+  return c.assignment().unit_id().empty() ? c.unit_id()
+                                          : c.assignment().unit_id();
+}
+
+std::vector<std::string> CounterScopes(const v1::Case& c) {
+  std::vector<std::string> scopes;
+  scopes.reserve(c.region_path_size() + 1);
+  for (const std::string& region : c.region_path()) {
+    scopes.push_back(RegionScope(region));
+  }
+  scopes.push_back(UnitScope(CountingUnit(c)));
+  return scopes;
+}
+
+std::string MonthOf(absl::Time t) {
+  return absl::FormatTime("%Y-%m", t, absl::UTCTimeZone());
+}
+
+std::string DayOf(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone());
+}
+
+std::vector<CounterDelta> CounterDeltas(const v1::Case* before,
+                                        const v1::Case& after) {
+  std::map<std::string, int64_t> sum;
+  if (before != nullptr) {
+    for (std::string& key : StockKeys(*before)) --sum[std::move(key)];
+  }
+  for (std::string& key : StockKeys(after)) ++sum[std::move(key)];
+  const std::vector<Flow> flows = FlowsOf(before, after);
+  if (!flows.empty()) {
+    const std::string month = MonthOf(TimeOf(after.updated_at()));
+    const std::vector<std::string> scopes = CounterScopes(after);
+    for (Flow flow : flows) {
+      const std::string tail =
+          absl::StrCat("f/", month, "/", TwoDigits(static_cast<int>(flow)),
+                       "/", after.category_id());
+      for (const std::string& scope : scopes) {
+        ++sum[absl::StrCat(scope, tail)];
+      }
+    }
+  }
+  std::vector<CounterDelta> out;
+  out.reserve(sum.size());
+  for (auto& [key, delta] : sum) {
+    if (delta != 0) out.push_back({key, delta});
+  }
+  return out;
+}
+
+void AddDeltas(const std::vector<CounterDelta>& deltas,
+               std::map<std::string, int64_t>& counters) {
+  for (const CounterDelta& d : deltas) counters[d.key] += d.delta;
+}
+
+}  // namespace fieldledger
