@@ -1,12 +1,13 @@
 #include "core/aggregates.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "absl/time/civil_time.h"
 #include "core/case.h"
 
 namespace fieldledger {
@@ -16,7 +17,12 @@ absl::Time TimeOf(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
-std::string TwoDigits(int n) { return absl::StrFormat("%02d", n); }
+// Hand-rolled: this runs several times per event on the writer thread, and
+// absl::FormatTime parses its format and looks up the zone on every call.
+std::string TwoDigits(int n) {
+  return std::string{static_cast<char>('0' + n / 10 % 10),
+                     static_cast<char>('0' + n % 10)};
+}
 
 // The stock and deadline counters a case in state `c` holds one of, each
 // under every scope.
@@ -123,20 +129,25 @@ std::vector<std::string> CounterScopes(const v1::Case& c) {
 }
 
 std::string MonthOf(absl::Time t) {
-  return absl::FormatTime("%Y-%m", t, absl::UTCTimeZone());
+  const absl::CivilDay day = absl::ToCivilDay(t, absl::UTCTimeZone());
+  return absl::StrCat(day.year(), "-", TwoDigits(day.month()));
 }
 
 std::string DayOf(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone());
+  const absl::CivilDay day = absl::ToCivilDay(t, absl::UTCTimeZone());
+  return absl::StrCat(day.year(), "-", TwoDigits(day.month()), "-",
+                      TwoDigits(day.day()));
 }
 
 std::vector<CounterDelta> CounterDeltas(const v1::Case* before,
                                         const v1::Case& after) {
-  std::map<std::string, int64_t> sum;
+  std::vector<CounterDelta> all;
   if (before != nullptr) {
-    for (std::string& key : StockKeys(*before)) --sum[std::move(key)];
+    for (std::string& key : StockKeys(*before)) {
+      all.push_back({std::move(key), -1});
+    }
   }
-  for (std::string& key : StockKeys(after)) ++sum[std::move(key)];
+  for (std::string& key : StockKeys(after)) all.push_back({std::move(key), 1});
   const std::vector<Flow> flows = FlowsOf(before, after);
   if (!flows.empty()) {
     const std::string month = MonthOf(TimeOf(after.updated_at()));
@@ -146,15 +157,26 @@ std::vector<CounterDelta> CounterDeltas(const v1::Case* before,
           absl::StrCat("f/", month, "/", TwoDigits(static_cast<int>(flow)),
                        "/", after.category_id());
       for (const std::string& scope : scopes) {
-        ++sum[absl::StrCat(scope, tail)];
+        all.push_back({absl::StrCat(scope, tail), 1});
       }
     }
   }
+  // Merged by key: a sorted vector, cheaper than a map for these few keys.
+  std::sort(all.begin(), all.end(),
+            [](const CounterDelta& a, const CounterDelta& b) {
+              return a.key < b.key;
+            });
   std::vector<CounterDelta> out;
-  out.reserve(sum.size());
-  for (auto& [key, delta] : sum) {
-    if (delta != 0) out.push_back({key, delta});
+  out.reserve(all.size());
+  for (CounterDelta& d : all) {
+    if (!out.empty() && out.back().key == d.key) {
+      out.back().delta += d.delta;
+    } else {
+      if (!out.empty() && out.back().delta == 0) out.pop_back();
+      out.push_back(std::move(d));
+    }
   }
+  if (!out.empty() && out.back().delta == 0) out.pop_back();
   return out;
 }
 
