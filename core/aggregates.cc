@@ -33,8 +33,9 @@ std::vector<std::string> StockKeys(const v1::Case& c) {
       TwoDigits(static_cast<int>(c.status())), "/", c.category_id());
   const bool due = c.has_deadline() && IsOpen(c.status());
   const std::string deadline =
-      due ? absl::StrCat("d/", DayOf(absl::FromUnixSeconds(
-                                   c.deadline().seconds())))
+      due ? absl::StrCat("d/",
+                         DayOf(absl::FromUnixSeconds(c.deadline().seconds())),
+                         "/", c.category_id())
           : std::string();
   for (const std::string& scope : CounterScopes(c)) {
     keys.push_back(absl::StrCat(scope, stock));

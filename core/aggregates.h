@@ -12,7 +12,7 @@
 //                                              and now in that status (stock)
 //   f/<YYYY-MM>/<Flow, 2 digits>/<category>    things that happened in that
 //                                              month (flows)
-//   d/<YYYY-MM-DD>                             open cases whose deadline in
+//   d/<YYYY-MM-DD>/<category>                  open cases whose deadline in
 //                                              force falls on that UTC day
 // Ids are [A-Za-z0-9._-], so '/' separates fields unambiguously and a scope's
 // counters are one prefix.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -289,20 +290,36 @@ absl::Status ReadScope(ReportReader& counters, absl::string_view scope,
   return absl::OkStatus();
 }
 
-// Open cases of a scope whose deadline in force is before `now`: the daily
-// counters of the days before today, plus today's deadline index entries
-// before now (keys only; for a unit, the cases of its region due today).
-absl::StatusOr<int64_t> Overdue(CaseReader& cases, ReportReader& counters,
-                                const Registry& reg, absl::string_view region,
-                                absl::string_view unit, absl::Time now) {
-  const std::string scope =
-      unit.empty() ? RegionScope(region) : UnitScope(unit);
-  int64_t overdue = 0;
-  absl::Status bad;
+// Overdue cases by category: open, with the deadline in force before now.
+using OverdueCounts = std::map<std::string, int64_t, std::less<>>;
+
+int64_t Sum(const OverdueCounts& counts) {
+  int64_t sum = 0;
+  for (const auto& [category, n] : counts) sum += n;
+  return sum;
+}
+
+// The overdue cases of a scope, of `category` only when it is not empty:
+// the daily counters of the days before today, plus today's deadline index
+// entries before now, whose cases are read for their category (and, for a
+// unit, whether they count under it).
+absl::StatusOr<OverdueCounts> Overdue(CaseReader& cases,
+                                      ReportReader& counters,
+                                      const Registry& reg,
+                                      absl::string_view region,
+                                      absl::string_view unit,
+                                      absl::string_view category,
+                                      absl::Time now) {
+  const std::string days =
+      absl::StrCat(unit.empty() ? RegionScope(region) : UnitScope(unit), "d/");
+  OverdueCounts overdue;
   FL_RETURN_IF_ERROR(counters.ScanCounters(
-      absl::StrCat(scope, "d/"), absl::StrCat(scope, "d/", DayOf(now)),
-      [&](absl::string_view, int64_t value) {
-        overdue += value;
+      days, absl::StrCat(days, DayOf(now)),
+      [&](absl::string_view key, int64_t value) {
+        const absl::string_view of = key.substr(key.rfind('/') + 1);
+        if (category.empty() || of == category) {
+          overdue[std::string(of)] += value;
+        }
         return true;
       }));
   const absl::Time today = absl::FromCivil(
@@ -318,12 +335,12 @@ absl::StatusOr<int64_t> Overdue(CaseReader& cases, ReportReader& counters,
   for (;;) {
     FL_ASSIGN_OR_RETURN(CaseIndexPage page, cases.ScanCaseIndex(scan));
     for (const CaseIndexKey& k : page.keys) {
-      if (unit.empty()) {
-        ++overdue;
+      FL_ASSIGN_OR_RETURN(std::optional<v1::Case> c, cases.ReadCase(k.case_id));
+      if (!c || (!unit.empty() && CountingUnit(*c) != unit) ||
+          (!category.empty() && c->category_id() != category)) {
         continue;
       }
-      FL_ASSIGN_OR_RETURN(std::optional<v1::Case> c, cases.ReadCase(k.case_id));
-      if (c && CountingUnit(*c) == unit) ++overdue;
+      ++overdue[c->category_id()];
     }
     if (!page.more) break;
     scan.resume = true;
@@ -334,17 +351,22 @@ absl::StatusOr<int64_t> Overdue(CaseReader& cases, ReportReader& counters,
 }
 
 // Overdue of a base (every root when it is empty).
-absl::StatusOr<int64_t> BaseOverdue(CaseReader& cases, ReportReader& counters,
-                                    const Registry& reg, const Base& base,
-                                    absl::Time now) {
+absl::StatusOr<OverdueCounts> BaseOverdue(CaseReader& cases,
+                                          ReportReader& counters,
+                                          const Registry& reg,
+                                          const Base& base,
+                                          absl::string_view category,
+                                          absl::Time now) {
   if (!base.unit.empty() || !base.region.empty()) {
-    return Overdue(cases, counters, reg, base.region, base.unit, now);
+    return Overdue(cases, counters, reg, base.region, base.unit, category,
+                   now);
   }
-  int64_t sum = 0;
+  OverdueCounts sum;
   for (const std::string& id : reg.region_ids) {
     if (!reg.regions.at(id).parent_id().empty()) continue;
-    FL_ASSIGN_OR_RETURN(int64_t n, Overdue(cases, counters, reg, id, "", now));
-    sum += n;
+    FL_ASSIGN_OR_RETURN(OverdueCounts root,
+                        Overdue(cases, counters, reg, id, "", category, now));
+    for (const auto& [of, n] : root) sum[of] += n;
   }
   return sum;
 }
@@ -461,10 +483,10 @@ absl::StatusOr<v1::GetReportResponse> GetReport(
   }
   std::optional<uint32_t> level;
   if (request.has_region_level()) level = request.region_level();
-  // Overdue is per region and unit, not per category, status or month.
+  // Overdue is per region, unit and category, not per status or month.
   bool with_overdue = true;
   for (int d : request.by()) {
-    if (d != v1::REPORT_DIMENSION_REGION && d != v1::REPORT_DIMENSION_UNIT) {
+    if (d == v1::REPORT_DIMENSION_STATUS || d == v1::REPORT_DIMENSION_MONTH) {
       with_overdue = false;
     }
   }
@@ -513,9 +535,29 @@ absl::StatusOr<v1::GetReportResponse> GetReport(
                                    }
                                  }));
   }
-  FL_ASSIGN_OR_RETURN(total.overdue,
-                      BaseOverdue(cases, counters, reg, base, now));
+  // Adds a group's overdue counts to its rows (one per category when the
+  // report is by category).
+  auto add_overdue = [&](const Group& g, const OverdueCounts& overdue) {
+    if (!by(v1::REPORT_DIMENSION_CATEGORY)) {
+      Sums& row = rows[row_keys(g, Counter{})];
+      row.overdue = row.overdue.value_or(0) + Sum(overdue);
+      return;
+    }
+    for (const auto& [category, n] : overdue) {
+      Counter c{};
+      c.category = category;
+      Sums& row = rows[row_keys(g, c)];
+      row.overdue = row.overdue.value_or(0) + n;
+    }
+  };
+  FL_ASSIGN_OR_RETURN(
+      const OverdueCounts base_overdue,
+      BaseOverdue(cases, counters, reg, base, request.category_id(), now));
+  total.overdue = Sum(base_overdue);
   *reply.mutable_total() = ToFigures(total);
+  if (!grouped && request.by_size() > 0 && with_overdue) {
+    add_overdue(Group{}, base_overdue);
+  }
 
   if (grouped) {
     FL_ASSIGN_OR_RETURN(std::vector<Group> groups,
@@ -529,10 +571,10 @@ absl::StatusOr<v1::GetReportResponse> GetReport(
           /*with_flows=*/!by_status,
           [&](const Counter& c) { Add(rows[row_keys(g, c)], c); }));
       if (with_overdue) {
-        FL_ASSIGN_OR_RETURN(int64_t overdue, Overdue(cases, counters, reg,
-                                                     g.region, g.unit, now));
-        Sums& row = rows[row_keys(g, Counter{})];
-        row.overdue = row.overdue.value_or(0) + overdue;
+        FL_ASSIGN_OR_RETURN(const OverdueCounts overdue,
+                            Overdue(cases, counters, reg, g.region, g.unit,
+                                    request.category_id(), now));
+        add_overdue(g, overdue);
       }
     }
   }
@@ -606,13 +648,14 @@ absl::StatusOr<v1::RankUnitsResponse> RankUnits(
     FL_RETURN_IF_ERROR(ReadScope(counters, UnitScope(g.unit), period,
                                  base.unit_officer, "", /*with_flows=*/true,
                                  [&](const Counter& c) { Add(sums, c); }));
-    FL_ASSIGN_OR_RETURN(int64_t overdue,
-                        Overdue(cases, counters, reg, g.region, g.unit, now));
+    FL_ASSIGN_OR_RETURN(
+        const OverdueCounts overdue,
+        Overdue(cases, counters, reg, g.region, g.unit, "", now));
     v1::UnitRank rank;
     rank.set_unit_id(g.unit);
     rank.set_unit_name(reg.units.at(g.unit).name());
     rank.set_open(U(sums.Open()));
-    rank.set_overdue(U(overdue));
+    rank.set_overdue(U(Sum(overdue)));
     rank.set_evaluated_unsatisfied(U(sums.Flow(Flow::kEvaluatedUnsatisfied)));
     rank.set_evaluated(U(sums.Flow(Flow::kEvaluatedSatisfied) +
                          sums.Flow(Flow::kEvaluatedBasicallySatisfied) +

@@ -154,7 +154,8 @@ Counters Recompute(const std::vector<v1::Event>& events) {
                             static_cast<int>(m.status), m.category)];
       if (m.deadline != 0 && IsOpen(m.status)) {
         ++out[absl::StrCat(scope, "d/",
-                           DayOf(absl::FromUnixSeconds(m.deadline)))];
+                           DayOf(absl::FromUnixSeconds(m.deadline)), "/",
+                           m.category)];
       }
     }
   }
@@ -525,14 +526,44 @@ TEST_F(AggregatesTest, OverdueMatchesTheCases) {
   // Each open case with a deadline in force before now, seen through the
   // cases themselves.
   std::map<std::string, int64_t> want;
+  std::map<std::string, int64_t> want_by_category;  // region/category
   for (const std::string& id : ids_) {
     auto c = store_->ReadCase(id);
     ASSERT_TRUE(c.ok() && c->has_value());
     if (!IsOverdue(**c, now_)) continue;
-    for (const auto& r : (*c)->region_path()) ++want[r];
+    for (const auto& r : (*c)->region_path()) {
+      ++want[r];
+      ++want_by_category[absl::StrCat(r, "/", (*c)->category_id())];
+    }
     ++want[CountingUnit(**c)];
+    ++want_by_category[(*c)->category_id()];
   }
   ASSERT_FALSE(want.empty());
+  // By category, alone and within each district, and filtered to one.
+  v1::GetReportRequest by_category;
+  by_category.add_by(v1::REPORT_DIMENSION_CATEGORY);
+  int rows = 0;
+  const v1::GetReportResponse report1 = Report(all_, by_category);
+  for (const auto& row : report1.rows()) {
+    EXPECT_EQ(row.figures().overdue(), want_by_category[row.keys(0)])
+        << row.keys(0);
+    rows += row.figures().overdue() > 0;
+  }
+  EXPECT_GT(rows, 1);
+  v1::GetReportRequest by_region_category = by_category;
+  by_region_category.add_by(v1::REPORT_DIMENSION_REGION);
+  by_region_category.set_region_level(1);
+  const v1::GetReportResponse report2 = Report(all_, by_region_category);
+  for (const auto& row : report2.rows()) {
+    const std::string key = absl::StrCat(row.keys(1), "/", row.keys(0));
+    EXPECT_EQ(row.figures().overdue(), want_by_category[key]) << key;
+  }
+  for (const auto& [category, n] : want_by_category) {
+    if (category.find('/') != std::string::npos) continue;
+    v1::GetReportRequest one;
+    one.set_category_id(category);
+    EXPECT_EQ(Report(all_, one).total().overdue(), n) << category;
+  }
   for (int level : {1, 2}) {
     v1::GetReportRequest request;
     request.add_by(v1::REPORT_DIMENSION_REGION);

@@ -99,7 +99,7 @@ constexpr Family kDerivedFamilies[] = {Family::kFindings,  Family::kRegistry,
 // report counters, 6 took the status out of the region and unit indexes'
 // keys into one kStatus entry per case, made the deadline index one entry
 // per case and left the opening report out of the case histories.
-constexpr uint64_t kDerivedVersion = 6;
+constexpr uint64_t kDerivedVersion = 7;
 constexpr absl::string_view kDerivedVersionKey = "derived_version";
 
 // For memtable insert hints: the key without its trailing 8-byte seq. Events,
