@@ -5,7 +5,7 @@
 set -euo pipefail
 BUILD=${BUILD:-build}; RUNS=${RUNS:-3}; DURATION=${DURATION:-6s}; BATCH=${BATCH:-1}
 bin="$BUILD/bin"
-work=$(mktemp -d); pid=""
+work=$(mktemp -d "${TMPDIR:-/tmp}/ledger-overhead.XXXXXX"); pid=""
 # Under set -e a failing command in the trap would end it before the rm:
 # each step here tolerates a node that already died.
 cleanup() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; wait 2>/dev/null || true; rm -rf "$work"; }

@@ -6,7 +6,7 @@
 #   start node "$bin/fieldledgerd" --data_dir="$work/node" --listen=127.0.0.1:0
 #   ... "$addr" "$pid" ...
 #   stop
-work=$(mktemp -d)
+work=$(mktemp -d "${TMPDIR:-/tmp}/fieldledger-bench.XXXXXX")
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done

@@ -15,7 +15,7 @@
 set -euo pipefail
 daemon=$1
 fl=$2
-work=$(mktemp -d)
+work=$(mktemp -d "${TMPDIR:-/tmp}/fieldledger-cli.XXXXXX")
 pid=
 cleanup() {
   if [[ -n $pid ]]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
