@@ -9,8 +9,8 @@
 // for a single-finding Push and for each supervision step, each event its
 // own job as the servers submit them (64 jobs in flight, WAL synced). Per
 // round, on a fresh store: --cases Pushes, then accept, assign, submit
-// rectification, evaluate and close on every case (in random order); CPU is the whole
-// process's (getrusage: user + system, RocksDB's own threads included).
+// rectification, evaluate and close on every case (in random order); CPU is the
+// whole process's (getrusage: user + system, RocksDB's own threads included).
 // Prints each round and the medians, and each step's cost as a multiple of
 // a Push event's.
 //
@@ -20,11 +20,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <numeric>
 #include <random>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -220,7 +220,7 @@ int WriteCostMain() {
   v1::Principal admin;
   admin.set_role(v1::ROLE_ADMIN);
   admin.set_name("admin");
-  const std::vector<std::string> steps = {"push",   "accept",   "assign",
+  const std::vector<std::string> steps = {"push",    "accept",   "assign",
                                           "rectify", "evaluate", "close"};
   std::map<std::string, std::vector<double>> micros;
   std::mt19937 random(1);
@@ -279,8 +279,7 @@ int WriteCostMain() {
             f->mutable_observed_at()->set_seconds(absl::ToUnixSeconds(now));
             ids.push_back(f->id());
             jobs.push_back([=, &limits](Txn& txn) {
-              return ApplyPush(txn, *inspector, *request, now, limits)
-                  .status();
+              return ApplyPush(txn, *inspector, *request, now, limits).status();
             });
             continue;
           }

@@ -222,7 +222,8 @@ int Main() {
   const absl::Time start = now - absl::Hours(24 * 366);
   if (!reuse) {
     const absl::Time fill_start = absl::Now();
-    const absl::Status filled = Fill(store, total, start, now - absl::Hours(24));
+    const absl::Status filled =
+        Fill(store, total, start, now - absl::Hours(24));
     if (!filled.ok()) return Fail(filled);
     std::printf("filled %d cases in %.1f s\n", total,
                 absl::ToDoubleSeconds(absl::Now() - fill_start));
@@ -253,7 +254,8 @@ int Main() {
     std::printf("GetReport %s (%lu cases): p50 %.2f ms, p99 %.2f ms\n", q.name,
                 static_cast<unsigned long>(cases), t->p50, t->p99);
   }
-  for (const Query& q : {Query{"city", city, 0}, Query{"district d3", district, 0}}) {
+  for (const Query& q :
+       {Query{"city", city, 0}, Query{"district d3", district, 0}}) {
     v1::ListOverdueRequest request;
     absl::StatusOr<Timing> t = Time(probes, [&]() -> absl::Status {
       FL_ASSIGN_OR_RETURN(v1::ListOverdueResponse r,

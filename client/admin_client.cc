@@ -113,8 +113,9 @@ absl::StatusOr<v1::RebuildAggregatesResponse> AdminClient::RebuildAggregates(
   v1::RebuildAggregatesRequest request;
   request.set_check_only(check_only);
   v1::RebuildAggregatesResponse reply;
-  FL_RETURN_IF_ERROR(FromGrpc(
-      stub_->RebuildAggregates(&context, request, &reply), "RebuildAggregates"));
+  FL_RETURN_IF_ERROR(
+      FromGrpc(stub_->RebuildAggregates(&context, request, &reply),
+               "RebuildAggregates"));
   return reply;
 }
 

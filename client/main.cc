@@ -28,8 +28,8 @@
 #include "client/evidence_upload.h"
 #include "client/field_client.h"
 #include "client/ledger_client.h"
-#include "client/reports_client.h"
 #include "client/local_evidence.h"
+#include "client/reports_client.h"
 #include "client/supervision_client.h"
 #include "client/table.h"
 #include "core/case.h"
@@ -1254,8 +1254,9 @@ absl::Status ReadDimensions(const std::string& text,
   for (absl::string_view word : absl::StrSplit(text, ',', absl::SkipEmpty())) {
     v1::ReportDimension d;
     if (!v1::ReportDimension_Parse(
-            absl::StrCat("REPORT_DIMENSION_",
-                         absl::AsciiStrToUpper(absl::StripAsciiWhitespace(word))),
+            absl::StrCat(
+                "REPORT_DIMENSION_",
+                absl::AsciiStrToUpper(absl::StripAsciiWhitespace(word))),
             &d) ||
         d == v1::REPORT_DIMENSION_UNSPECIFIED) {
       return UsageError(absl::StrCat(
@@ -1299,9 +1300,9 @@ std::string Percent(double rate, uint64_t denominator) {
 // The figures' columns: headers and cells.
 const std::vector<std::string>& FigureHeaders() {
   static const auto* headers = new std::vector<std::string>{
-      "CASES",     "OPEN",     "REPORTED", "ASSIGNED", "RECTIFIED", "CLOSED",
-      "RATE",      "ON TIME",  "OVERDUE",  "SATISFIED", "BASIC",    "UNSATISFIED",
-      "TALKS",     "NOTICES",  "DISCIPLINE", "DUPLICATES"};
+      "CASES", "OPEN",    "REPORTED",   "ASSIGNED",  "RECTIFIED", "CLOSED",
+      "RATE",  "ON TIME", "OVERDUE",    "SATISFIED", "BASIC",     "UNSATISFIED",
+      "TALKS", "NOTICES", "DISCIPLINE", "DUPLICATES"};
   return *headers;
 }
 
@@ -1448,8 +1449,8 @@ absl::Status RunRank(const ParsedArgs& a) {
   if (!v1::RankBy_Parse(absl::StrCat("RANK_BY_", absl::AsciiStrToUpper(by)),
                         &order) ||
       order == v1::RANK_BY_UNSPECIFIED) {
-    return UsageError(absl::StrCat(
-        "--by: must be open, overdue or unsatisfied, got ", by));
+    return UsageError(
+        absl::StrCat("--by: must be open, overdue or unsatisfied, got ", by));
   }
   request.set_by(order);
   request.set_region_id(a.GetOr("region", ""));
@@ -1468,8 +1469,8 @@ absl::Status RunRank(const ParsedArgs& a) {
     std::cout << "no units to rank\n";
     return absl::OkStatus();
   }
-  Table table({"#", "UNIT", "NAME", "OPEN", "OVERDUE", "EVALUATED",
-               "UNSATISFIED"});
+  Table table(
+      {"#", "UNIT", "NAME", "OPEN", "OVERDUE", "EVALUATED", "UNSATISFIED"});
   int place = 0;
   for (const v1::UnitRank& u : reply.units()) {
     table.AddRow({absl::StrCat(++place), u.unit_id(), u.unit_name(),

@@ -81,8 +81,7 @@ std::vector<Flow> FlowsOf(const v1::Case* before, const v1::Case& after) {
     }
   }
   if (was != is && is == v1::CASE_STATUS_DISMISSED) {
-    flows.push_back(after.dismissal().reason() ==
-                            v1::DISMISSAL_REASON_DUPLICATE
+    flows.push_back(after.dismissal().reason() == v1::DISMISSAL_REASON_DUPLICATE
                         ? Flow::kDismissedDuplicate
                         : Flow::kDismissedRejected);
   }
@@ -155,8 +154,8 @@ std::vector<CounterDelta> CounterDeltas(const v1::Case* before,
     const std::vector<std::string> scopes = CounterScopes(after);
     for (Flow flow : flows) {
       const std::string tail =
-          absl::StrCat("f/", month, "/", TwoDigits(static_cast<int>(flow)),
-                       "/", after.category_id());
+          absl::StrCat("f/", month, "/", TwoDigits(static_cast<int>(flow)), "/",
+                       after.category_id());
       for (const std::string& scope : scopes) {
         all.push_back({absl::StrCat(scope, tail), 1});
       }

@@ -36,11 +36,11 @@ namespace v1 = ::fieldledger::v1;
 
 // What a flow counter counts (its number is part of the key).
 enum class Flow : int {
-  kReported = 1,            // a finding reported (an inspection's result)
-  kAssigned = 2,            // first assignment (交办)
+  kReported = 1,  // a finding reported (an inspection's result)
+  kAssigned = 2,  // first assignment (交办)
   kRectificationReported = 3,
   kClosed = 4,
-  kClosedOnTime = 5,        // closed no later than the deadline in force
+  kClosedOnTime = 5,  // closed no later than the deadline in force
   kEvaluatedSatisfied = 6,
   kEvaluatedBasicallySatisfied = 7,
   kEvaluatedUnsatisfied = 8,

@@ -68,8 +68,7 @@ absl::StatusOr<std::optional<v1::Case>> MemoryTxn::GetCase(
   return Find(cases, std::string(id));
 }
 
-absl::Status MemoryTxn::AddToCounters(
-    const std::vector<CounterDelta>& deltas) {
+absl::Status MemoryTxn::AddToCounters(const std::vector<CounterDelta>& deltas) {
   AddDeltas(deltas, counters);
   return absl::OkStatus();
 }

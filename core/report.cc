@@ -303,8 +303,7 @@ int64_t Sum(const OverdueCounts& counts) {
 // the daily counters of the days before today, plus today's deadline index
 // entries before now, whose cases are read for their category (and, for a
 // unit, whether they count under it).
-absl::StatusOr<OverdueCounts> Overdue(CaseReader& cases,
-                                      ReportReader& counters,
+absl::StatusOr<OverdueCounts> Overdue(CaseReader& cases, ReportReader& counters,
                                       const Registry& reg,
                                       absl::string_view region,
                                       absl::string_view unit,
@@ -353,13 +352,11 @@ absl::StatusOr<OverdueCounts> Overdue(CaseReader& cases,
 // Overdue of a base (every root when it is empty).
 absl::StatusOr<OverdueCounts> BaseOverdue(CaseReader& cases,
                                           ReportReader& counters,
-                                          const Registry& reg,
-                                          const Base& base,
+                                          const Registry& reg, const Base& base,
                                           absl::string_view category,
                                           absl::Time now) {
   if (!base.unit.empty() || !base.region.empty()) {
-    return Overdue(cases, counters, reg, base.region, base.unit, category,
-                   now);
+    return Overdue(cases, counters, reg, base.region, base.unit, category, now);
   }
   OverdueCounts sum;
   for (const std::string& id : reg.region_ids) {

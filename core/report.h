@@ -126,7 +126,7 @@ class CaseExporter {
   bool done_ = false;
   uint64_t rows_ = 0;
   std::function<bool(const v1::Case&)> matches_;
-  std::string last_id_;  // the last case scanned
+  std::string last_id_;                       // the last case scanned
   std::map<std::string, std::string> names_;  // kind + '/' + id -> name
 };
 

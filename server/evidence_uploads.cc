@@ -99,8 +99,8 @@ class EvidenceUploads::Stream final
     if (stored.ok()) stored = committed;
     writer_.reset();  // frees the evidence for other streams
     if (stored.ok() && reply_->sha256().empty()) {
-      stored = absl::InvalidArgumentError(
-          "sha256: the stream named no evidence");
+      stored =
+          absl::InvalidArgumentError("sha256: the stream named no evidence");
     }
     std::optional<grpc::Status> finish;
     {
@@ -118,9 +118,9 @@ class EvidenceUploads::Stream final
   absl::Status Store(const v1::EvidenceChunk& chunk) {
     const absl::Time now = absl::Now();
     if (writer_ == nullptr) {
-      FL_ASSIGN_OR_RETURN(writer_, uploads_.store_.OpenWriter(
-                                       chunk.sha256(), chunk.size(),
-                                       chunk.media_type(), now));
+      FL_ASSIGN_OR_RETURN(
+          writer_, uploads_.store_.OpenWriter(chunk.sha256(), chunk.size(),
+                                              chunk.media_type(), now));
       *reply_ = ToProto(chunk.sha256(), writer_->state());
     } else if (!chunk.sha256().empty() && chunk.sha256() != reply_->sha256()) {
       return absl::InvalidArgumentError(

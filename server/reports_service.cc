@@ -77,13 +77,12 @@ grpc::ServerUnaryReactor* ReportsService::GetReport(
 grpc::ServerUnaryReactor* ReportsService::ListOverdue(
     grpc::CallbackServerContext* context, const v1::ListOverdueRequest* request,
     v1::ListOverdueResponse* reply) {
-  return Read(store_, context, __func__, kReaders,
-              [&](const v1::Principal& caller) {
-                return server::Assign(
-                    fieldledger::ListOverdue(store_, ViewerOf(caller),
-                                             *request, absl::Now()),
-                    reply);
-              });
+  return Read(
+      store_, context, __func__, kReaders, [&](const v1::Principal& caller) {
+        return server::Assign(fieldledger::ListOverdue(store_, ViewerOf(caller),
+                                                       *request, absl::Now()),
+                              reply);
+      });
 }
 
 grpc::ServerUnaryReactor* ReportsService::RankUnits(

@@ -96,8 +96,8 @@ grpc::ServerUnaryReactor* SupervisionService::Act(
           return absl::InvalidArgumentError(absl::StrCat(
               "action: ", rpc, " carries action.", StepField(step)));
         }
-        absl::StatusOr<v1::CaseActionResponse> done = ApplyCaseActionAs(
-            txn, caller, action, absl::Now(), limits_);
+        absl::StatusOr<v1::CaseActionResponse> done =
+            ApplyCaseActionAs(txn, caller, action, absl::Now(), limits_);
         if (!done.ok()) return UnderAction(done.status());
         *reply = *std::move(done);
         return absl::OkStatus();

@@ -1,6 +1,8 @@
 // Report counters against the events: a property test over random case
 // histories (the counters equal an independent recomputation from the log,
 // after a restart and after a rebuild), roll-up, scope, overdue and export.
+#include "core/aggregates.h"
+
 #include <stdlib.h>
 
 #include <filesystem>
@@ -15,7 +17,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/admin.h"
-#include "core/aggregates.h"
 #include "core/case.h"
 #include "core/case_query.h"
 #include "core/report.h"
@@ -37,9 +38,9 @@ const absl::Time kStart = absl::FromUnixSeconds(1788000000);  // 2026-08-29
 
 // sz (city) > d1 > t1, t2; sz > d2 > t3. Units u1 in t1, u2 in t2, u3 and
 // u4 in t3. Categories c1, c2.
-const std::map<std::string, std::string> kParent = {
-    {"sz", ""}, {"d1", "sz"}, {"d2", "sz"},
-    {"t1", "d1"}, {"t2", "d1"}, {"t3", "d2"}};
+const std::map<std::string, std::string> kParent = {{"sz", ""},   {"d1", "sz"},
+                                                    {"d2", "sz"}, {"t1", "d1"},
+                                                    {"t2", "d1"}, {"t3", "d2"}};
 const std::map<std::string, std::string> kUnitRegion = {
     {"u1", "t1"}, {"u2", "t2"}, {"u3", "t3"}, {"u4", "t3"}};
 
@@ -172,39 +173,36 @@ class AggregatesTest : public ::testing::Test {
     inspector_.set_role(v1::ROLE_INSPECTOR);
     inspector_.set_name("i-0123456789abcdef");
     inspector_.set_client_id("c-1");
-    ASSERT_TRUE(store_
-                    ->Run([&](Txn& txn) -> absl::Status {
-                      const Limits limits;
-                      for (const char* id : {"sz", "d1", "d2", "t1", "t2",
-                                             "t3"}) {
-                        v1::Region r;
-                        r.set_id(id);
-                        r.set_name(absl::StrCat("区域", id));
-                        r.set_parent_id(kParent.at(id));
-                        FL_RETURN_IF_ERROR(
-                            CreateRegion(txn, "admin", r, kStart, limits)
-                                .status());
-                      }
-                      for (const auto& [id, region] : kUnitRegion) {
-                        v1::Unit u;
-                        u.set_id(id);
-                        u.set_name(absl::StrCat("单位", id));
-                        u.set_region_id(region);
-                        FL_RETURN_IF_ERROR(
-                            CreateUnit(txn, "admin", u, kStart, limits)
-                                .status());
-                      }
-                      for (const char* id : {"c1", "c2"}) {
-                        v1::Category c;
-                        c.set_id(id);
-                        c.set_name(absl::StrCat("类别", id));
-                        FL_RETURN_IF_ERROR(
-                            CreateCategory(txn, "admin", c, kStart, limits)
-                                .status());
-                      }
-                      return absl::OkStatus();
-                    })
-                    .ok());
+    ASSERT_TRUE(
+        store_
+            ->Run([&](Txn& txn) -> absl::Status {
+              const Limits limits;
+              for (const char* id : {"sz", "d1", "d2", "t1", "t2", "t3"}) {
+                v1::Region r;
+                r.set_id(id);
+                r.set_name(absl::StrCat("区域", id));
+                r.set_parent_id(kParent.at(id));
+                FL_RETURN_IF_ERROR(
+                    CreateRegion(txn, "admin", r, kStart, limits).status());
+              }
+              for (const auto& [id, region] : kUnitRegion) {
+                v1::Unit u;
+                u.set_id(id);
+                u.set_name(absl::StrCat("单位", id));
+                u.set_region_id(region);
+                FL_RETURN_IF_ERROR(
+                    CreateUnit(txn, "admin", u, kStart, limits).status());
+              }
+              for (const char* id : {"c1", "c2"}) {
+                v1::Category c;
+                c.set_id(id);
+                c.set_name(absl::StrCat("类别", id));
+                FL_RETURN_IF_ERROR(
+                    CreateCategory(txn, "admin", c, kStart, limits).status());
+              }
+              return absl::OkStatus();
+            })
+            .ok());
   }
   void TearDown() override {
     store_.reset();

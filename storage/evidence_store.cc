@@ -103,7 +103,8 @@ class Digest {
       const absl::string_view more = bytes.substr(0, kHeadBytes - head_.size());
       head_.append(more.data(), more.size());
     }
-    if (ok_) ok_ = EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size()) == 1;
+    if (ok_)
+      ok_ = EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size()) == 1;
     size_ += bytes.size();
   }
 
@@ -343,8 +344,9 @@ class EvidenceStore::Impl {
 struct EvidenceStore::Writer::Session {
   // `hash_from_start`: hash the durable prefix at the first Append (a
   // session of many appends); otherwise only when completing (one append).
-  Session(Impl& impl, absl::string_view sha256, std::unique_ptr<Impl::Hold> hold,
-          const Record& record, bool hash_from_start)
+  Session(Impl& impl, absl::string_view sha256,
+          std::unique_ptr<Impl::Hold> hold, const Record& record,
+          bool hash_from_start)
       : impl(impl),
         sha256(sha256),
         hold(std::move(hold)),
@@ -389,8 +391,8 @@ struct EvidenceStore::Writer::Session {
       unflushed.clear();
     }
     rocksdb::WriteBatch batch;
-    FL_RETURN_IF_ERROR(ToStatus(batch.Put(impl.cfs_[kUploads], ToSlice(sha256),
-                                          EncodeRecord(next))));
+    FL_RETURN_IF_ERROR(ToStatus(
+        batch.Put(impl.cfs_[kUploads], ToSlice(sha256), EncodeRecord(next))));
     FL_RETURN_IF_ERROR(impl.Write(batch));
     durable = next.state.received;
     return absl::OkStatus();
@@ -462,9 +464,9 @@ absl::StatusOr<UploadState> EvidenceStore::Writer::Session::Append(
   if (!tail_clear) {
     FL_ASSIGN_OR_RETURN(const bool stale, impl.HasChunksFrom(sha256, durable));
     if (stale) {
-      FL_RETURN_IF_ERROR(ToStatus(batch.DeleteRange(
-          impl.cfs_[kChunks], ChunkKey(sha256, durable),
-          ChunkKey(sha256, UINT64_MAX))));
+      FL_RETURN_IF_ERROR(ToStatus(
+          batch.DeleteRange(impl.cfs_[kChunks], ChunkKey(sha256, durable),
+                            ChunkKey(sha256, UINT64_MAX))));
     }
   }
   // From here on a failure ends the session: the digest has the bytes.
@@ -571,9 +573,9 @@ absl::StatusOr<std::unique_ptr<EvidenceStore>> EvidenceStore::Open(
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   FL_RETURN_IF_ERROR(ToStatus(
       rocksdb::DB::Open(db_options, options.path, families, &handles, &db)));
-  return std::unique_ptr<EvidenceStore>(new EvidenceStore(
-      std::make_unique<Impl>(options, db, std::move(handles),
-                             std::move(flushes))));
+  return std::unique_ptr<EvidenceStore>(
+      new EvidenceStore(std::make_unique<Impl>(options, db, std::move(handles),
+                                               std::move(flushes))));
 }
 
 EvidenceStore::EvidenceStore(std::unique_ptr<Impl> impl)
@@ -596,10 +598,9 @@ absl::Status ValidateBegin(absl::string_view sha256, uint64_t size,
   FL_RETURN_IF_ERROR(ValidateName(sha256));
   if (size == 0) return absl::InvalidArgumentError("size: must be positive");
   if (size > max_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat("size: ", size,
-                                                   " bytes, over the limit of ",
-                                                   max_bytes,
-                                                   " bytes per evidence"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("size: ", size, " bytes, over the limit of ", max_bytes,
+                     " bytes per evidence"));
   }
   if (media_type.empty()) {
     return absl::InvalidArgumentError("media_type: missing");

@@ -317,8 +317,8 @@ TEST_F(EvidenceStoreTest, AWriterMakesItsAppendsDurableAtCommit) {
   EXPECT_EQ(committed->received, 3 * kChunk);
   EXPECT_EQ(Durable(*store_, sha), 3 * kChunk);
   // One more chunk, never committed: the node restarts without it.
-  ASSERT_TRUE((*writer)->Append(3 * kChunk, data.substr(3 * kChunk, kChunk), kT0)
-                  .ok());
+  ASSERT_TRUE(
+      (*writer)->Append(3 * kChunk, data.substr(3 * kChunk, kChunk), kT0).ok());
   writer->reset();
   Reopen();
   EXPECT_EQ(Durable(*store_, sha), 3 * kChunk);
@@ -393,7 +393,8 @@ TEST_F(EvidenceStoreTest, OneWriterAtATimePerEvidence) {
   auto second = store_->OpenWriter(sha, data.size(), "image/jpeg", kT0);
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
   // Other evidence is not held up, and bad arguments are named first.
-  EXPECT_TRUE(store_->OpenWriter(HexSha256("other"), 1, "text/plain", kT0).ok());
+  EXPECT_TRUE(
+      store_->OpenWriter(HexSha256("other"), 1, "text/plain", kT0).ok());
   EXPECT_EQ(store_->OpenWriter(sha, 0, "image/jpeg", kT0).status().code(),
             absl::StatusCode::kInvalidArgument);
   // A partial upload being written to does not expire.

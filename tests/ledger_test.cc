@@ -170,7 +170,8 @@ class LedgerTest : public ::testing::Test {
     for (const auto& n : names) {
       rocksdb::ColumnFamilyOptions options;
       // RocksDB cannot flush the counters' merge operands without it.
-      if (n == "aggregates") options.merge_operator = storage::NewCounterAddOperator();
+      if (n == "aggregates")
+        options.merge_operator = storage::NewCounterAddOperator();
       families.emplace_back(n, options);
     }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -451,4 +452,3 @@ TEST_F(LedgerTest, RollbackAndForkAreDetected) {
 
 }  // namespace
 }  // namespace fieldledger
-
