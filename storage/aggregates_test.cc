@@ -27,6 +27,7 @@
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "storage/counters.h"
+#include "storage/raw_db_for_test.h"
 #include "storage/store.h"
 
 namespace fieldledger::storage {
@@ -411,28 +412,13 @@ TEST_F(AggregatesTest, RebuildReportsThenCorrectsTamperedCounters) {
   const std::string victim = want.begin()->first;
   // An intruder (or a bug) changes one counter and adds another.
   store_.reset();
-  {
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, dir_, &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const auto& n : names) {
-      rocksdb::ColumnFamilyOptions options;
-      if (n == "aggregates") options.merge_operator = NewCounterAddOperator();
-      families.emplace_back(n, options);
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open({}, dir_, families, &handles, &raw).ok());
-    auto* aggregates =
-        handles[std::find(names.begin(), names.end(), "aggregates") -
-                names.begin()];
+  WithRawDb(dir_, [&](rocksdb::DB* raw, const RawFamily& family) {
+    rocksdb::ColumnFamilyHandle* aggregates = family("aggregates");
     ASSERT_TRUE(raw->Put({}, aggregates, victim, EncodeCounter(1000)).ok());
     ASSERT_TRUE(
         raw->Put({}, aggregates, "r/sz/s/2026-01/05/c1", EncodeCounter(3))
             .ok());
-    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
-    delete raw;
-  }
+  });
   Reopen();
   const absl::Status check = store_->CheckDerivedState();
   EXPECT_EQ(check.code(), absl::StatusCode::kDataLoss);

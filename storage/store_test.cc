@@ -28,6 +28,7 @@
 #include "rocksdb/db.h"
 #include "storage/counters.h"
 #include "storage/key_codec.h"
+#include "storage/raw_db_for_test.h"
 
 namespace fieldledger::storage {
 namespace {
@@ -59,31 +60,12 @@ class StoreTest : public ::testing::Test {
     store_ = *std::move(opened);
   }
 
-  // Closes the store and calls `fn(db, handle_of)` on the raw RocksDB, as
+  // Closes the store and calls `fn(db, family)` on the raw RocksDB, as
   // an intruder or an older fieldledgerd would see it. Reopen() after.
   void WithRawDb(
-      const std::function<void(rocksdb::DB*,
-                               const std::function<rocksdb::ColumnFamilyHandle*(
-                                   absl::string_view)>&)>& fn) {
+      const std::function<void(rocksdb::DB*, const RawFamily&)>& fn) {
     store_.reset();
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, dir_, &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const auto& n : names) {
-      rocksdb::ColumnFamilyOptions options;
-      // RocksDB cannot flush the counters' merge operands without it.
-      if (n == "aggregates") options.merge_operator = NewCounterAddOperator();
-      families.emplace_back(n, options);
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open({}, dir_, families, &handles, &raw).ok());
-    fn(raw, [&](absl::string_view name) {
-      const auto it = std::find(names.begin(), names.end(), std::string(name));
-      return handles[it - names.begin()];
-    });
-    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
-    delete raw;
+    storage::WithRawDb(dir_, fn);
   }
 
   // The first key of family `name` in `db`.
@@ -426,29 +408,14 @@ TEST_F(StoreTest, MetaRecordsSurviveReopen) {
 // from the log.
 TEST_F(StoreTest, CheckDerivedStateCatchesALedgerTamper) {
   ASSERT_TRUE(Push({Report(1), Report(2), Report(3)}).ok());
-  store_.reset();
-  std::vector<std::string> names;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, dir_, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> families;
-  for (const auto& n : names)
-    families.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open({}, dir_, families, &handles, &raw).ok());
-  bool found = false;
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == "ledger") {
-      std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator({}, handles[i]));
-      it->SeekToFirst();
-      ASSERT_TRUE(it->Valid());
-      ASSERT_TRUE(
-          raw->Put({}, handles[i], it->key(), std::string(32, 'x')).ok());
-      found = true;
-    }
-  }
-  EXPECT_TRUE(found);
-  for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
-  delete raw;
+  WithRawDb([](rocksdb::DB* raw, const RawFamily& family) {
+    rocksdb::ColumnFamilyHandle* ledger = family("ledger");
+    ASSERT_NE(ledger, nullptr);
+    std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator({}, ledger));
+    it->SeekToFirst();
+    ASSERT_TRUE(it->Valid());
+    ASSERT_TRUE(raw->Put({}, ledger, it->key(), std::string(32, 'x')).ok());
+  });
   Reopen();
   const absl::Status check = store_->CheckDerivedState();
   EXPECT_EQ(check.code(), absl::StatusCode::kDataLoss) << check;

@@ -27,7 +27,7 @@
 #include "rocksdb/db.h"
 #include "server/ledger_service.h"
 #include "server/node.h"
-#include "storage/counters.h"
+#include "storage/raw_db_for_test.h"
 
 namespace fieldledger {
 namespace {
@@ -163,25 +163,10 @@ class LedgerTest : public ::testing::Test {
   // Opens the stopped node's RocksDB and calls fn(db, events family).
   template <typename Fn>
   void Tamper(Fn fn) {
-    const std::string path = dir_ + "/node/db";
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, path, &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const auto& n : names) {
-      rocksdb::ColumnFamilyOptions options;
-      // RocksDB cannot flush the counters' merge operands without it.
-      if (n == "aggregates")
-        options.merge_operator = storage::NewCounterAddOperator();
-      families.emplace_back(n, options);
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open({}, path, families, &handles, &raw).ok());
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "events") fn(raw, handles[i]);
-    }
-    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
-    delete raw;
+    storage::WithRawDb(dir_ + "/node/db",
+                       [&](rocksdb::DB* raw, const storage::RawFamily& family) {
+                         fn(raw, family("events"));
+                       });
   }
 
   static std::string Key(uint64_t seq) {
