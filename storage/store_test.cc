@@ -26,7 +26,6 @@
 #include "core/text.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
-#include "storage/counters.h"
 #include "storage/key_codec.h"
 #include "storage/raw_db_for_test.h"
 
