@@ -590,6 +590,7 @@ absl::Status ApplyCaseEvent(const v1::Event& event, v1::Case& c) {
   c.set_status(*next);
   c.set_version(c.version() + 1);
   c.set_updated_seq(event.seq());
+  c.add_event_seqs(event.seq());
   *c.mutable_updated_at() = event.recorded_at();
   return absl::OkStatus();
 }

@@ -14,13 +14,16 @@
 namespace fieldledger {
 namespace {
 
-absl::Status PutFindingAndFeed(const v1::FindingRecord& record, Txn& txn) {
-  FL_RETURN_IF_ERROR(txn.PutFinding(record));
+// Tells the reporter's feed that finding `id` is now in `status`. The entry
+// names the finding only: Pull adds its content (core/sync.h).
+absl::Status PutFindingChange(const v1::Event& event,
+                              absl::string_view reporter, absl::string_view id,
+                              v1::FindingStatus status, Txn& txn) {
   v1::Change change;
-  change.set_seq(record.updated_seq());
-  *change.mutable_finding()->mutable_finding() = record.finding();
-  change.mutable_finding()->set_status(record.status());
-  return txn.PutFeed(InspectorAudience(record.reporter()), change);
+  change.set_seq(event.seq());
+  change.mutable_finding()->mutable_finding()->set_id(std::string(id));
+  change.mutable_finding()->set_status(status);
+  return txn.PutFeed(InspectorAudience(reporter), change);
 }
 
 absl::StatusOr<v1::FindingRecord> ExistingFinding(const v1::Event& event,
@@ -33,7 +36,6 @@ absl::StatusOr<v1::FindingRecord> ExistingFinding(const v1::Event& event,
                                             " changes finding ", id,
                                             ", which does not exist"));
   }
-  record->set_updated_seq(event.seq());
   return *std::move(record);
 }
 
@@ -68,8 +70,7 @@ absl::StatusOr<std::vector<std::string>> RegionPath(const v1::Event& event,
 }
 
 // Applies a case event, or an amendment or withdrawal of a finding, to its
-// case. When the status the reporter sees changes, so does their finding's
-// record and feed.
+// case. When the status the reporter sees changes, their feed says so.
 absl::Status ProjectCaseEvent(const v1::Event& event, Txn& txn) {
   const absl::string_view id = CaseIdOf(event);
   FL_ASSIGN_OR_RETURN(std::optional<v1::Case> before, txn.GetCase(id));
@@ -88,19 +89,11 @@ absl::Status ProjectCaseEvent(const v1::Event& event, Txn& txn) {
   FL_RETURN_IF_ERROR(txn.PutCase(&*before, after));
   FL_RETURN_IF_ERROR(txn.AddToCounters(CounterDeltas(&*before, after)));
 
-  switch (event.body_case()) {
-    case v1::Event::kFindingAmended:
-    case v1::Event::kFindingWithdrawn:
-      return absl::OkStatus();  // the finding's own projection feeds it
-    default:
-      break;
-  }
   const v1::FindingStatus status = FindingStatusOf(after.status());
   if (status == FindingStatusOf(before->status())) return absl::OkStatus();
-  FL_ASSIGN_OR_RETURN(v1::FindingRecord record,
+  FL_ASSIGN_OR_RETURN(const v1::FindingRecord record,
                       ExistingFinding(event, id, txn));
-  record.set_status(status);
-  return PutFindingAndFeed(record, txn);
+  return PutFindingChange(event, record.reporter(), id, status, txn);
 }
 
 template <typename Item, typename Setter>
@@ -123,11 +116,13 @@ absl::Status Project(const v1::Event& event, Txn& txn) {
     case v1::Event::kFindingReported: {
       v1::FindingRecord record;
       *record.mutable_finding() = event.finding_reported();
-      record.set_status(v1::FINDING_STATUS_REPORTED);
       record.set_reporter(event.actor());
       record.set_reported_seq(event.seq());
       record.set_updated_seq(event.seq());
-      FL_RETURN_IF_ERROR(PutFindingAndFeed(record, txn));
+      FL_RETURN_IF_ERROR(txn.PutFinding(record));
+      FL_RETURN_IF_ERROR(PutFindingChange(event, record.reporter(),
+                                          record.finding().id(),
+                                          v1::FINDING_STATUS_REPORTED, txn));
       FL_ASSIGN_OR_RETURN(
           std::vector<std::string> path,
           RegionPath(event, event.finding_reported().unit_id(), txn));
@@ -140,17 +135,15 @@ absl::Status Project(const v1::Event& event, Txn& txn) {
           v1::FindingRecord record,
           ExistingFinding(event, event.finding_amended().id(), txn));
       *record.mutable_finding() = event.finding_amended();
-      FL_RETURN_IF_ERROR(PutFindingAndFeed(record, txn));
+      record.set_updated_seq(event.seq());
+      FL_RETURN_IF_ERROR(txn.PutFinding(record));
+      // The status stays reported, so the case's projection says nothing.
+      FL_RETURN_IF_ERROR(PutFindingChange(event, record.reporter(),
+                                          record.finding().id(),
+                                          v1::FINDING_STATUS_REPORTED, txn));
       return ProjectCaseEvent(event, txn);
     }
-    case v1::Event::kFindingWithdrawn: {
-      FL_ASSIGN_OR_RETURN(
-          v1::FindingRecord record,
-          ExistingFinding(event, event.finding_withdrawn().finding_id(), txn));
-      record.set_status(v1::FINDING_STATUS_WITHDRAWN);
-      FL_RETURN_IF_ERROR(PutFindingAndFeed(record, txn));
-      return ProjectCaseEvent(event, txn);
-    }
+    case v1::Event::kFindingWithdrawn:
     case v1::Event::kCaseAccepted:
     case v1::Event::kCaseDismissed:
     case v1::Event::kCaseAssigned:

@@ -5,8 +5,9 @@
 // A finding's case is created with the finding (status reported), so triage
 // lists are case-index scans like every other status. Case events change the
 // case (core/case.h, ApplyCaseEvent); when the status the reporter sees
-// changes (FindingStatusOf), their finding's record and feed
-// ("inspector/<pseudonym>") get the new status. Applying a new event
+// changes (FindingStatusOf), their feed ("inspector/<pseudonym>") gets an
+// entry naming the finding and its new status. The finding's record holds
+// its content only, so a case step never rewrites it. Applying a new event
 // and recomputing state from the log both go through it, so the two cannot
 // disagree.
 #ifndef FIELDLEDGER_CORE_PROJECTION_H_

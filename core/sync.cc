@@ -1,12 +1,14 @@
 #include "core/sync.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "core/case.h"
 #include "core/projection.h"
 #include "core/status_macros.h"
 #include "core/validation.h"
@@ -30,12 +32,28 @@ absl::StatusOr<v1::FindingRecord> OwnReportedFinding(
     return absl::NotFoundError(
         absl::StrCat(field, ": you have no finding \"", id, "\""));
   }
-  if (record->status() != v1::FINDING_STATUS_REPORTED) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        field, ": finding is ", v1::FindingStatus_Name(record->status()),
-        "; only a reported finding can be ", action));
+  FL_ASSIGN_OR_RETURN(std::optional<v1::Case> c, txn.GetCase(id));
+  const v1::FindingStatus status =
+      c ? FindingStatusOf(c->status()) : v1::FINDING_STATUS_UNSPECIFIED;
+  if (status != v1::FINDING_STATUS_REPORTED) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(field, ": finding is ", v1::FindingStatus_Name(status),
+                     "; only a reported finding can be ", action));
   }
   return *std::move(record);
+}
+
+// Fills in the content of the finding a feed entry names.
+absl::Status AddFindingContent(FeedReader& feeds, v1::FindingUpdate& update) {
+  const std::string id = update.finding().id();
+  FL_ASSIGN_OR_RETURN(std::optional<v1::FindingRecord> record,
+                      feeds.ReadFinding(id));
+  if (!record) {
+    return absl::InternalError(
+        absl::StrCat("the feed names finding ", id, ", which does not exist"));
+  }
+  *update.mutable_finding() = std::move(*record->mutable_finding());
+  return absl::OkStatus();
 }
 
 // Validates one new mutation and turns it into an event body. Reads only.
@@ -278,6 +296,9 @@ absl::StatusOr<v1::PullResponse> Pull(FeedReader& feeds,
       cursor.set_registry_next(change.seq() + 1);
     } else {
       cursor.set_own_next(change.seq() + 1);
+    }
+    if (change.has_finding()) {
+      FL_RETURN_IF_ERROR(AddFindingContent(feeds, *change.mutable_finding()));
     }
     *reply.add_changes() = std::move(change);
   }

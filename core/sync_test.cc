@@ -182,7 +182,9 @@ TEST_F(SyncTest, AmendAndWithdrawOwnReportedFindingsOnly) {
   withdraw.mutable_withdraw_finding()->set_finding_id(id);
   withdraw.mutable_withdraw_finding()->set_reason("重复");
   ASSERT_TRUE(Push(alice_, {withdraw}).ok());
-  EXPECT_EQ(txn_.findings[id].status(), v1::FINDING_STATUS_WITHDRAWN);
+  EXPECT_EQ(txn_.cases[id].status(), v1::CASE_STATUS_WITHDRAWN);
+  EXPECT_EQ(txn_.feeds["inspector/i-alice"].rbegin()->second.finding().status(),
+            v1::FINDING_STATUS_WITHDRAWN);
 
   amend.set_client_seq(4);
   auto late = Push(alice_, {amend});

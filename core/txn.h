@@ -107,8 +107,12 @@ class FeedReader {
   virtual ~FeedReader() = default;
 
   // Up to `limit` changes of `audience` with seq >= `from`, in seq order.
+  // A finding's change names the finding (finding.id) and its status only.
   virtual absl::StatusOr<std::vector<v1::Change>> ReadFeed(
       absl::string_view audience, uint64_t from, size_t limit) = 0;
+  // The finding with its reporter; nullopt for an unknown id.
+  virtual absl::StatusOr<std::optional<v1::FindingRecord>> ReadFinding(
+      absl::string_view id) = 0;
   // The seq the next appended event will get.
   virtual uint64_t NextSeq() = 0;
   // Random bytes naming this data set, made when it was created.

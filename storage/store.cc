@@ -54,9 +54,6 @@ namespace {
 //              as uint64 with the sign bit flipped, so it sorts as int64)
 //   kSupervision 'k' + campaign id                -> Campaign
 //              'l' + kind byte + string(period)   -> PublishedList
-//              'h' + string(case id) + seq        -> "" (the case's events,
-//              written with each event that names a case but the report
-//              that opens it: GetCase's history)
 //   kLedger    level byte + index                 -> 32-byte hash of the
 //              complete subtree (level, index) of the Merkle tree whose
 //              leaf i is the stored bytes of event i (merkle.h)
@@ -83,7 +80,7 @@ constexpr const char* kFamilyNames[kFamilyCount] = {
 
 constexpr char kRegionTag = 'r', kUnitTag = 'u', kCategoryTag = 'c';
 constexpr char kPrincipalTag = 'p', kCodeTag = 'c';
-constexpr char kCampaignTag = 'k', kListTag = 'l', kHistoryTag = 'h';
+constexpr char kCampaignTag = 'k', kListTag = 'l';
 constexpr absl::string_view kDatasetKey = "dataset";
 
 // The families derived from the event log by `Project`; everything else is
@@ -98,8 +95,10 @@ constexpr Family kDerivedFamilies[] = {Family::kFindings,  Family::kRegistry,
 // and their indexes, 3 the case histories, 4 the cases' evidence, 5 the
 // report counters, 6 took the status out of the region and unit indexes'
 // keys into one kStatus entry per case, made the deadline index one entry
-// per case and left the opening report out of the case histories.
-constexpr uint64_t kDerivedVersion = 7;
+// per case and left the opening report out of the case histories, 7 kept
+// deadline counters by category, 8 moved the case histories into the cases
+// (Case.event_seqs) and the findings' status out of their records.
+constexpr uint64_t kDerivedVersion = 8;
 constexpr absl::string_view kDerivedVersionKey = "derived_version";
 
 // For memtable insert hints: the key without its trailing 8-byte seq. Events,
@@ -170,12 +169,6 @@ bool IndexValueHasRegion(absl::string_view value, absl::string_view region,
   return false;
 }
 
-std::string HistoryPrefix(absl::string_view case_id) {
-  std::string key(1, kHistoryTag);
-  AppendString(key, case_id);
-  return key;
-}
-
 std::string CaseIndexPrefix(CaseIndex index, absl::string_view scope,
                             v1::CaseStatus status) {
   std::string key(1, static_cast<char>(index));
@@ -231,7 +224,6 @@ class KvTxn : public Txn {
     event.set_seq(next_seq_);
     const std::string bytes = event.SerializeAsString();
     FL_RETURN_IF_ERROR(Put(Family::kEvents, Uint64Key(next_seq_), bytes));
-    FL_RETURN_IF_ERROR(PutCaseHistory(event));
     if (ledger_) {
       FrontierReader reader(*this);
       FL_ASSIGN_OR_RETURN(std::vector<merkle::SubtreeNode> nodes,
@@ -248,17 +240,6 @@ class KvTxn : public Txn {
       }
     }
     return next_seq_++;
-  }
-  // Files `event` (whose seq is set) under its case, if it names one. Not
-  // the report that opens the case: the case's reported_seq names it.
-  absl::Status PutCaseHistory(const v1::Event& event) {
-    const absl::string_view case_id = CaseIdOf(event);
-    if (case_id.empty() || event.has_finding_reported()) {
-      return absl::OkStatus();
-    }
-    std::string key = HistoryPrefix(case_id);
-    AppendUint64(key, event.seq());
-    return Put(Family::kSupervision, key, "");
   }
   absl::StatusOr<std::optional<v1::FindingRecord>> GetFinding(
       absl::string_view id) override {
@@ -1139,8 +1120,7 @@ absl::Status Store::Impl::UpgradeDerivedState() {
           replay = absl::DataLossError("unreadable event");
           return false;
         }
-        replay = txn.PutCaseHistory(event);
-        if (replay.ok()) replay = Project(event, txn);
+        replay = Project(event, txn);
         if (replay.ok() && ++replayed % kEventsPerBatch == 0) {
           replay = ToStatus(db_->Write(unsynced, &txn.batch()));
           txn.Reset(0);
@@ -1548,24 +1528,14 @@ absl::StatusOr<std::optional<v1::FindingRecord>> Store::ReadFinding(
 
 absl::StatusOr<std::vector<v1::Event>> Store::ReadCaseHistory(
     absl::string_view id) {
-  std::vector<uint64_t> seqs;
-  const std::string prefix = HistoryPrefix(id);
+  // The case may be a few events ahead of the WAL sync; those wait.
   const uint64_t end = NextSeq();
   FL_ASSIGN_OR_RETURN(std::optional<v1::Case> c, ReadCase(id));
   if (!c || c->reported_seq() >= end) return std::vector<v1::Event>();
-  seqs.push_back(c->reported_seq());
-  bool ok = true;
-  FL_RETURN_IF_ERROR(impl_->Scan(Family::kSupervision, prefix, "",
-                                 [&](absl::string_view key, absl::string_view) {
-                                   absl::string_view rest =
-                                       key.substr(prefix.size());
-                                   uint64_t seq;
-                                   ok = ConsumeUint64(rest, seq);
-                                   if (!ok || seq >= end) return false;
-                                   seqs.push_back(seq);
-                                   return true;
-                                 }));
-  if (!ok) return absl::DataLossError("unreadable case history key");
+  std::vector<uint64_t> seqs = {c->reported_seq()};
+  for (uint64_t seq : c->event_seqs()) {
+    if (seq < end) seqs.push_back(seq);
+  }
   std::vector<v1::Event> out;
   for (uint64_t seq : seqs) {
     FL_ASSIGN_OR_RETURN(
