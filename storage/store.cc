@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <deque>
 #include <iostream>
@@ -450,9 +451,29 @@ class BatchTxn final : public KvTxn {
     job_counters_.clear();
     group_counters_.clear();
     for (auto& written : written_) written.clear();
+    for (auto& written : previous_) written.clear();
     committed_cases_.clear();
     undo_.clear();
     set_next_seq(next_seq);
+  }
+
+  // Starts the next group while the last one may still be on its way into
+  // the database: reads see what it wrote until the group after. The group
+  // before it must be in the database by now.
+  void NextGroup() {
+    for (int i = 0; i < kFamilyCount; ++i) {
+      previous_[i].swap(written_[i]);
+      written_[i].clear();
+    }
+    committed_cases_.clear();
+    undo_.clear();
+  }
+
+  // The group's batch, with one merge per counter the group changed; the
+  // transaction starts an empty one.
+  rocksdb::WriteBatch TakeBatch() {
+    batch();
+    return std::exchange(batch_, rocksdb::WriteBatch());
   }
 
   // A job's writes can be undone until the next SetSavePoint.
@@ -480,12 +501,6 @@ class BatchTxn final : public KvTxn {
     FoldJobCounters();
     return ToStatus(batch_.PopSavePoint());
   }
-  // The batch was not written: nothing of it may be remembered.
-  void Discard() {
-    Reset(0);
-    InvalidateFrontier();
-  }
-
   // The batch to write, with one merge per counter the group changed.
   rocksdb::WriteBatch& batch() {
     FoldJobCounters();
@@ -505,8 +520,10 @@ class BatchTxn final : public KvTxn {
     if (!ReadBack(family)) {
       return absl::InternalError("the writer does not read this family");
     }
-    const auto& written = written_[static_cast<int>(family)];
-    if (auto it = written.find(key); it != written.end()) return it->second;
+    for (const auto* overlay : {&written_, &previous_}) {
+      const auto& written = (*overlay)[static_cast<int>(family)];
+      if (auto it = written.find(key); it != written.end()) return it->second;
+    }
     if (family == Family::kRegistry) {
       return ReadThrough(registry_cache_, family, key);
     }
@@ -599,9 +616,12 @@ class BatchTxn final : public KvTxn {
   // Cases read from the database in this group.
   absl::flat_hash_map<std::string, std::string> committed_cases_;
   rocksdb::WriteBatch batch_;
-  // Per family: what this batch wrote; nullopt for a delete.
-  absl::flat_hash_map<std::string, std::optional<std::string>>
-      written_[kFamilyCount];
+  // Per family: what this batch wrote, and what the previous group's did;
+  // nullopt for a delete.
+  using Overlay =
+      std::array<absl::flat_hash_map<std::string, std::optional<std::string>>,
+                 kFamilyCount>;
+  Overlay written_, previous_;
   std::vector<Undo> undo_;
   uint64_t savepoint_seq_ = 0;
   // Counter deltas of the running job, and of the group's finished jobs.
@@ -715,6 +735,11 @@ class Store::Impl {
     }
     if (writer_.joinable()) writer_.join();
     {
+      absl::MutexLock lock(&insert_mu_);
+      applier_done_ = true;
+    }
+    if (inserter_.joinable()) inserter_.join();
+    {
       absl::MutexLock lock(&sync_mu_);
       writer_done_ = true;
     }
@@ -758,12 +783,16 @@ class Store::Impl {
                           Get(Family::kLedger, LedgerKey(0, next - 1)));
       if (!last_leaf) FL_RETURN_IF_ERROR(BuildLedger(next));
     }
-    written_next_seq_ = next;
+    writer_start_seq_ = next;
     durable_next_seq_.store(next);
     // Named, so that profiles and `top -H` tell them apart.
     writer_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "fl-writer");
       WriterLoop();
+    });
+    inserter_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "fl-inserter");
+      InserterLoop();
     });
     syncer_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "fl-syncer");
@@ -959,16 +988,22 @@ class Store::Impl {
   std::atomic<uint64_t> durable_next_seq_{0};
 
  private:
-  // A group written to RocksDB (and so to the WAL in the OS), waiting for
-  // the WAL sync that makes it durable.
+  // An applied group: its batch on the way into RocksDB, then (written to
+  // the WAL in the OS) waiting for the WAL sync that makes it durable.
   struct Written {
     std::vector<Pending> group;
     std::vector<absl::Status> outcomes;
+    rocksdb::WriteBatch batch;
     uint64_t next_seq;
   };
 
-  // Applies groups of jobs and writes each without syncing.
+  // Applies groups of jobs and hands each batch to the inserter.
   void WriterLoop();
+  // Writes the large groups' batches.
+  void InserterLoop();
+  // Writes a group's batch without syncing and queues it for the syncer.
+  // On the inserter, or on the writer while the inserter is idle.
+  void Insert(Written written);
   // Syncs the WAL for every group written meanwhile, then completes them.
   void SyncerLoop();
 
@@ -976,7 +1011,19 @@ class Store::Impl {
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread writer_;
-  uint64_t written_next_seq_ = 0;  // the writer's own
+  uint64_t writer_start_seq_ = 0;  // the seq of the first event it appends
+
+  // The writer hands a group to the inserter only once the inserter has
+  // written the one before, and only a group of at least this many entries;
+  // it writes smaller ones itself.
+  static constexpr uint32_t kHandOffEntries = 1000;
+  absl::Mutex insert_mu_;
+  std::optional<Written> to_insert_ ABSL_GUARDED_BY(insert_mu_);
+  bool inserting_ ABSL_GUARDED_BY(insert_mu_) = false;
+  bool applier_done_ ABSL_GUARDED_BY(insert_mu_) = false;
+  std::thread inserter_;
+  // The first failed write's error (Insert).
+  absl::Status insert_failed_;
 
   absl::Mutex sync_mu_;
   std::deque<Written> unsynced_ ABSL_GUARDED_BY(sync_mu_);
@@ -984,18 +1031,19 @@ class Store::Impl {
   std::thread syncer_;
 };
 
-// The write path is a two-stage pipeline. The writer applies a group and
-// writes it to RocksDB without a sync, which appends it to the WAL in the
-// OS and makes it readable for the next group; the syncer meanwhile syncs
-// the WAL once for every group written so far and only then completes them.
-// The fsync of one group thus overlaps the work on the next. A group whose
+// The write path is a three-stage pipeline. The writer applies a group,
+// the inserter writes it to RocksDB without a sync (which appends it to the
+// WAL in the OS and makes it readable), the syncer syncs the WAL once for
+// every group written so far and only then completes them. So the writer
+// applies one group while the last one goes into the memtables and the
+// one before that is synced. The writer reads the last group's writes from
+// its own overlay until the group after (BatchTxn::NextGroup). A group whose
 // jobs wrote nothing waits for the sync too: its answers may rest on
 // earlier writes that are not durable yet.
 void Store::Impl::WriterLoop() {
-  rocksdb::WriteOptions write_options;
-  write_options.sync = false;
   BatchTxn::RegistryCache registry_cache;
   BatchTxn txn(db_, cfs_, registry_cache, options_.ledger);
+  txn.Reset(writer_start_seq_);
   for (;;) {
     Written written;
     {
@@ -1012,7 +1060,6 @@ void Store::Impl::WriterLoop() {
         queue_.pop_front();
       }
     }
-    txn.Reset(written_next_seq_);
     for (Pending& p : written.group) {
       txn.SetSavePoint();
       absl::Status s = p.job(txn);
@@ -1024,23 +1071,67 @@ void Store::Impl::WriterLoop() {
       }
       written.outcomes.push_back(std::move(s));
     }
-    absl::Status status;
-    if (txn.batch().Count() > 0) {
-      status = ToStatus(db_->Write(write_options, &txn.batch()));
-    }
-    if (!status.ok()) {
-      txn.Discard();
-      for (size_t i = 0; i < written.group.size(); ++i) {
-        written.group[i].done(written.outcomes[i].ok() ? status
-                                                       : written.outcomes[i]);
+    written.batch = txn.TakeBatch();
+    written.next_seq = txn.next_seq();
+    {
+      absl::MutexLock lock(&insert_mu_);
+      insert_mu_.Await(absl::Condition(
+          +[](Impl* impl) ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl->insert_mu_) {
+            return !impl->to_insert_ && !impl->inserting_;
+          },
+          this));
+      // The group before this one is in the database: its overlay can go.
+      txn.NextGroup();
+      // A small batch is written sooner than the inserter wakes up.
+      if (written.batch.Count() >= kHandOffEntries) {
+        to_insert_ = std::move(written);
+        continue;
       }
-      continue;
     }
-    written_next_seq_ = txn.next_seq();
-    written.next_seq = written_next_seq_;
-    absl::MutexLock lock(&sync_mu_);
-    unsynced_.push_back(std::move(written));
+    Insert(std::move(written));
   }
+}
+
+void Store::Impl::InserterLoop() {
+  for (;;) {
+    Written written;
+    {
+      absl::MutexLock lock(&insert_mu_);
+      insert_mu_.Await(absl::Condition(
+          +[](Impl* impl) ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl->insert_mu_) {
+            return impl->applier_done_ || impl->to_insert_.has_value();
+          },
+          this));
+      if (!to_insert_) return;  // the writer is gone, all is written
+      written = *std::move(to_insert_);
+      to_insert_.reset();
+      inserting_ = true;
+    }
+    Insert(std::move(written));
+    absl::MutexLock lock(&insert_mu_);
+    inserting_ = false;
+  }
+}
+
+// After a failed write every later group fails too: the writer applied
+// them on top of the lost one. RocksDB stops writing after an I/O error as
+// well; a restart recovers from the WAL.
+void Store::Impl::Insert(Written written) {
+  if (insert_failed_.ok() && written.batch.Count() > 0) {
+    rocksdb::WriteOptions write_options;
+    write_options.sync = false;
+    insert_failed_ = ToStatus(db_->Write(write_options, &written.batch));
+  }
+  written.batch.Clear();
+  if (!insert_failed_.ok()) {
+    for (size_t i = 0; i < written.group.size(); ++i) {
+      written.group[i].done(written.outcomes[i].ok() ? insert_failed_
+                                                     : written.outcomes[i]);
+    }
+    return;
+  }
+  absl::MutexLock lock(&sync_mu_);
+  unsynced_.push_back(std::move(written));
 }
 
 void Store::Impl::SyncerLoop() {

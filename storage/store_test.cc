@@ -180,6 +180,41 @@ TEST_F(StoreTest, AFailedJobLeavesNoTraceInItsGroup) {
   EXPECT_TRUE(store_->CheckDerivedState().ok());
 }
 
+// Large groups go into RocksDB on the inserter thread while the writer
+// applies the next: each Push below needs the previous one's high-water
+// mark, which may still be on its way into the database.
+TEST_F(StoreTest, EachJobSeesTheJobsQueuedBeforeIt) {
+  constexpr int kPushes = 12, kPerPush = 150;
+  std::vector<absl::StatusOr<v1::PushResponse>> replies(
+      kPushes, absl::UnknownError("not run"));
+  absl::Notification all_done;
+  std::atomic<int> left{kPushes};
+  for (int p = 0; p < kPushes; ++p) {
+    v1::PushRequest request;
+    for (int i = 1; i <= kPerPush; ++i) {
+      *request.add_mutations() = Report(p * kPerPush + i);
+    }
+    store_->Submit(
+        [&, p, request](Txn& txn) -> absl::Status {
+          replies[p] = ApplyPush(txn, alice_, request, kNow, Limits());
+          return replies[p].status();
+        },
+        [&](absl::Status) {
+          if (--left == 0) all_done.Notify();
+        });
+  }
+  all_done.WaitForNotification();
+  for (int p = 0; p < kPushes; ++p) {
+    ASSERT_TRUE(replies[p].ok()) << p << ": " << replies[p].status();
+    EXPECT_EQ(replies[p]->high_water_mark(), (p + 1u) * kPerPush);
+    EXPECT_EQ(replies[p]->results(kPerPush - 1).outcome(), v1::OUTCOME_APPLIED);
+  }
+  EXPECT_TRUE(store_->CheckDerivedState().ok());
+  Reopen();
+  EXPECT_TRUE(store_->CheckDerivedState().ok());
+  EXPECT_EQ(store_->NextSeq(), 3u + kPushes * kPerPush);
+}
+
 TEST_F(StoreTest, FeedPagesInSeqOrder) {
   std::vector<v1::Mutation> ms;
   for (uint64_t i = 1; i <= 10; ++i) ms.push_back(Report(i));
