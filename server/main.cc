@@ -11,6 +11,7 @@
 #include "absl/flags/usage.h"
 #include "absl/synchronization/mutex.h"
 #include "server/node.h"
+#include "storage/crc32c.h"
 
 ABSL_FLAG(std::string, data_dir, "./data",
           "Directory for the node's data (created when missing)");
@@ -125,6 +126,10 @@ int main(int argc, char** argv) {
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
   std::cout << "fieldledgerd: ledger " << options.node_name
             << ", verifier key in " << options.data_dir << "/ledger.vkey"
+            << std::endl;
+  std::cout << "fieldledgerd: RocksDB checksums (CRC32C) in "
+            << (fieldledger::storage::HardwareCrc32cInUse() ? "hardware"
+                                                            : "software")
             << std::endl;
   std::cout << "fieldledgerd: serving on " << host << ":" << (*node)->port()
             << ", data in " << options.data_dir << std::endl;
