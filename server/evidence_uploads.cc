@@ -69,8 +69,6 @@ class EvidenceUploads::Stream final
 
  private:
   static constexpr size_t kAhead = 3;
-  // The most one coalesced append stores: EvidenceOptions::max_chunk_bytes.
-  static constexpr size_t kCoalescedBytes = 2 << 20;
 
   // On the append thread: stores the waiting chunks in order; once the
   // client is done, or at the first error or completion, commits and
@@ -88,7 +86,6 @@ class EvidenceUploads::Stream final
         }
         chunk = std::move(waiting_.front());
         waiting_.pop_front();
-        CoalesceLocked(chunk);
         ReadMoreLocked();
       }
       stored = Store(chunk);
@@ -141,24 +138,6 @@ class EvidenceUploads::Stream final
                         writer_->Commit(absl::Now()));
     *reply_ = ToProto(reply_->sha256(), state);
     return absl::OkStatus();
-  }
-
-  // Appends to `chunk` the waiting chunks that continue it, up to the
-  // store's chunk limit, so that one append stores what arrived while the
-  // previous one was stored.
-  void CoalesceLocked(v1::EvidenceChunk& chunk)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    while (!waiting_.empty()) {
-      const v1::EvidenceChunk& next = waiting_.front();
-      // A chunk naming other evidence stays apart, for Store to refuse.
-      const bool continues =
-          (next.sha256().empty() || next.sha256() == chunk.sha256()) &&
-          next.offset() == chunk.offset() + chunk.data().size() &&
-          chunk.data().size() + next.data().size() <= kCoalescedBytes;
-      if (!continues || chunk.data().empty()) return;
-      chunk.mutable_data()->append(next.data());
-      waiting_.pop_front();
-    }
   }
 
   void ReadMoreLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

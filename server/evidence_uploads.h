@@ -2,8 +2,7 @@
 // GetUploadStatus. Every chunk is appended on a thread of its own, because
 // appends write to disk and the end of a stream waits for a sync, and gRPC
 // threads never do; meanwhile the stream reads ahead (at most three chunks
-// wait), and the chunks that arrived during one append are stored by the
-// next together. GetUploadStatus reports only bytes synced.
+// wait). GetUploadStatus reports only bytes synced.
 //
 //   EvidenceUploads uploads(evidence_store, {.max_per_device = 4});
 //   return uploads.Start(caller, reply);   // in the UploadEvidence handler

@@ -553,6 +553,9 @@ absl::StatusOr<std::unique_ptr<EvidenceStore>> EvidenceStore::Open(
   // Flushes write blob files of up to a memtable each: sync them as they
   // grow, so that the flush's final sync is short and uploads rarely stall.
   db_options.bytes_per_sync = 1 << 20;
+  // A chunk larger than the file buffer goes from the memtable to the blob
+  // file without being copied into the buffer first.
+  db_options.writable_file_max_buffer_size = 256 << 10;
 
   rocksdb::ColumnFamilyOptions chunks;
   // Chunks (written past the WAL) wait in the memtable until a flush moves
