@@ -451,23 +451,24 @@ class BatchTxn final : public KvTxn {
     job_counters_.clear();
     group_counters_.clear();
     for (auto& written : written_) written.clear();
-    for (auto& written : previous_) written.clear();
+    handed_off_.clear();
     committed_cases_.clear();
     undo_.clear();
     set_next_seq(next_seq);
   }
 
-  // Starts the next group while the last one may still be on its way into
-  // the database: reads see what it wrote until the group after. The group
-  // before it must be in the database by now.
-  void NextGroup() {
-    for (int i = 0; i < kFamilyCount; ++i) {
-      previous_[i].swap(written_[i]);
-      written_[i].clear();
-    }
+  // Starts the next group. Unless this one is in the database already,
+  // reads see what it wrote until ForgetOldest.
+  void NextGroup(bool in_database) {
+    if (!in_database) handed_off_.push_back(std::move(written_));
+    for (auto& written : written_) written.clear();
     committed_cases_.clear();
     undo_.clear();
   }
+  // Groups whose writes reads still see, besides the current one's.
+  size_t handed_off() const { return handed_off_.size(); }
+  // The oldest of them is in the database now.
+  void ForgetOldest() { handed_off_.pop_front(); }
 
   // The group's batch, with one merge per counter the group changed; the
   // transaction starts an empty one.
@@ -520,9 +521,15 @@ class BatchTxn final : public KvTxn {
     if (!ReadBack(family)) {
       return absl::InternalError("the writer does not read this family");
     }
-    for (const auto* overlay : {&written_, &previous_}) {
-      const auto& written = (*overlay)[static_cast<int>(family)];
-      if (auto it = written.find(key); it != written.end()) return it->second;
+    const int f = static_cast<int>(family);
+    if (auto it = written_[f].find(key); it != written_[f].end()) {
+      return it->second;
+    }
+    for (auto group = handed_off_.rbegin(); group != handed_off_.rend();
+         ++group) {
+      if (auto it = (*group)[f].find(key); it != (*group)[f].end()) {
+        return it->second;
+      }
     }
     if (family == Family::kRegistry) {
       return ReadThrough(registry_cache_, family, key);
@@ -616,12 +623,13 @@ class BatchTxn final : public KvTxn {
   // Cases read from the database in this group.
   absl::flat_hash_map<std::string, std::string> committed_cases_;
   rocksdb::WriteBatch batch_;
-  // Per family: what this batch wrote, and what the previous group's did;
-  // nullopt for a delete.
+  // Per family: what this batch wrote; nullopt for a delete.
   using Overlay =
       std::array<absl::flat_hash_map<std::string, std::optional<std::string>>,
                  kFamilyCount>;
-  Overlay written_, previous_;
+  Overlay written_;
+  // The same of the groups on their way into the database, oldest first.
+  std::deque<Overlay> handed_off_;
   std::vector<Undo> undo_;
   uint64_t savepoint_seq_ = 0;
   // Counter deltas of the running job, and of the group's finished jobs.
@@ -1013,12 +1021,19 @@ class Store::Impl {
   std::thread writer_;
   uint64_t writer_start_seq_ = 0;  // the seq of the first event it appends
 
-  // The writer hands a group to the inserter only once the inserter has
-  // written the one before, and only a group of at least this many entries;
-  // it writes smaller ones itself.
+  // The writer hands groups of at least kHandOffEntries entries to the
+  // inserter, at most kMaxQueuedGroups waiting; it writes smaller ones
+  // itself once the inserter is idle.
   static constexpr uint32_t kHandOffEntries = 1000;
+  static constexpr size_t kMaxQueuedGroups = 2;
+  bool InserterHasRoom() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(insert_mu_) {
+    return to_insert_.size() < kMaxQueuedGroups;
+  }
+  bool InserterIsIdle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(insert_mu_) {
+    return to_insert_.empty() && !inserting_;
+  }
   absl::Mutex insert_mu_;
-  std::optional<Written> to_insert_ ABSL_GUARDED_BY(insert_mu_);
+  std::deque<Written> to_insert_ ABSL_GUARDED_BY(insert_mu_);
   bool inserting_ ABSL_GUARDED_BY(insert_mu_) = false;
   bool applier_done_ ABSL_GUARDED_BY(insert_mu_) = false;
   std::thread inserter_;
@@ -1073,22 +1088,23 @@ void Store::Impl::WriterLoop() {
     }
     written.batch = txn.TakeBatch();
     written.next_seq = txn.next_seq();
+    // A small batch is written here, sooner than the inserter would wake
+    // up, once every earlier group is in.
+    const bool hand_off = written.batch.Count() >= kHandOffEntries;
     {
       absl::MutexLock lock(&insert_mu_);
       insert_mu_.Await(absl::Condition(
-          +[](Impl* impl) ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl->insert_mu_) {
-            return !impl->to_insert_ && !impl->inserting_;
-          },
-          this));
-      // The group before this one is in the database: its overlay can go.
-      txn.NextGroup();
-      // A small batch is written sooner than the inserter wakes up.
-      if (written.batch.Count() >= kHandOffEntries) {
-        to_insert_ = std::move(written);
+          this, hand_off ? &Impl::InserterHasRoom : &Impl::InserterIsIdle));
+      const size_t not_in = to_insert_.size() + (inserting_ ? 1 : 0);
+      while (txn.handed_off() > not_in) txn.ForgetOldest();
+      if (hand_off) {
+        txn.NextGroup(/*in_database=*/false);
+        to_insert_.push_back(std::move(written));
         continue;
       }
     }
     Insert(std::move(written));
+    txn.NextGroup(/*in_database=*/true);
   }
 }
 
@@ -1099,12 +1115,12 @@ void Store::Impl::InserterLoop() {
       absl::MutexLock lock(&insert_mu_);
       insert_mu_.Await(absl::Condition(
           +[](Impl* impl) ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl->insert_mu_) {
-            return impl->applier_done_ || impl->to_insert_.has_value();
+            return impl->applier_done_ || !impl->to_insert_.empty();
           },
           this));
-      if (!to_insert_) return;  // the writer is gone, all is written
-      written = *std::move(to_insert_);
-      to_insert_.reset();
+      if (to_insert_.empty()) return;  // the writer is gone, all is written
+      written = std::move(to_insert_.front());
+      to_insert_.pop_front();
       inserting_ = true;
     }
     Insert(std::move(written));
