@@ -1050,11 +1050,11 @@ class Store::Impl {
 // the inserter writes it to RocksDB without a sync (which appends it to the
 // WAL in the OS and makes it readable), the syncer syncs the WAL once for
 // every group written so far and only then completes them. So the writer
-// applies one group while the last one goes into the memtables and the
-// one before that is synced. The writer reads the last group's writes from
-// its own overlay until the group after (BatchTxn::NextGroup). A group whose
-// jobs wrote nothing waits for the sync too: its answers may rest on
-// earlier writes that are not durable yet.
+// applies one group while earlier ones go into the memtables and are
+// synced. It reads the writes of groups handed to the inserter from their
+// overlays until they are in (BatchTxn::NextGroup). Small groups it writes
+// itself. A group whose jobs wrote nothing waits for the sync too: its
+// answers may rest on earlier writes that are not durable yet.
 void Store::Impl::WriterLoop() {
   BatchTxn::RegistryCache registry_cache;
   BatchTxn txn(db_, cfs_, registry_cache, options_.ledger);
