@@ -109,6 +109,22 @@ absl::Status ValidateIdList(
   return absl::OkStatus();
 }
 
+// Whether `region_id` lies in the subtree of `scope`. Regions name existing
+// parents when created; the bound only stops a tampered store from looping.
+absl::StatusOr<bool> RegionWithin(Txn& txn, std::string region_id,
+                                  absl::string_view scope) {
+  constexpr size_t kMaxRegionDepth = 64;
+  for (size_t depth = 0; !region_id.empty() && depth < kMaxRegionDepth;
+       ++depth) {
+    if (region_id == scope) return true;
+    FL_ASSIGN_OR_RETURN(std::optional<v1::Region> region,
+                        txn.GetRegion(region_id));
+    if (!region) return false;
+    region_id = region->parent_id();
+  }
+  return false;
+}
+
 }  // namespace
 
 absl::StatusOr<uint64_t> ApplyCaseAction(Txn& txn, absl::string_view actor,
@@ -162,6 +178,27 @@ absl::StatusOr<v1::CaseActionResponse> ApplyCaseActionAs(
   reply.set_version(before.version() + 1);  // every step raises it by one
   reply.set_event_seq(seq);
   return reply;
+}
+
+absl::StatusOr<uint64_t> CreateCampaignAs(Txn& txn, const v1::Principal& caller,
+                                          const v1::Campaign& campaign,
+                                          absl::Time now,
+                                          const Limits& limits) {
+  if (caller.role() == v1::ROLE_SUPERVISOR) {
+    for (int i = 0; i < campaign.target_unit_ids_size(); ++i) {
+      FL_ASSIGN_OR_RETURN(std::optional<v1::Unit> unit,
+                          txn.GetUnit(campaign.target_unit_ids(i)));
+      if (!unit) continue;  // CreateCampaign names it
+      FL_ASSIGN_OR_RETURN(bool within,
+                          RegionWithin(txn, unit->region_id(), caller.scope()));
+      if (!within) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "campaign.target_unit_ids[", i, "]: unit \"", unit->id(),
+            "\" is outside region \"", caller.scope(), "\""));
+      }
+    }
+  }
+  return CreateCampaign(txn, caller.name(), campaign, now, limits);
 }
 
 absl::StatusOr<uint64_t> CreateCampaign(Txn& txn, absl::string_view actor,

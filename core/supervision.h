@@ -55,6 +55,14 @@ absl::StatusOr<uint64_t> CreateCampaign(Txn& txn, absl::string_view actor,
                                         const v1::Campaign& campaign,
                                         absl::Time now, const Limits& limits);
 
+// CreateCampaign on behalf of `caller`: a supervisor may send inspectors
+// only to units within their region subtree (PERMISSION_DENIED
+// "campaign.target_unit_ids[2]: unit ... is outside region ..."). The
+// caller's role is the caller's to check.
+absl::StatusOr<uint64_t> CreateCampaignAs(Txn& txn, const v1::Principal& caller,
+                                          const v1::Campaign& campaign,
+                                          absl::Time now, const Limits& limits);
+
 // Publishes a red or black list (published_at set to `now`).
 // INVALID_ARGUMENT or NOT_FOUND for bad fields ("list.entries[0].unit_id"),
 // ALREADY_EXISTS when that kind is published for that period already.

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/admin.h"
 #include "core/case.h"
 #include "core/memory_txn.h"
 #include "core/projection.h"
@@ -526,6 +527,35 @@ TEST_F(SupervisionTest, Lists) {
   ASSERT_TRUE(PublishList(txn_, "admin", list, kNow, limits_).ok());
   EXPECT_EQ(txn_.lists.size(), 2u);
   ExpectRecomputesTheSame(txn_);
+}
+
+TEST_F(SupervisionTest, ASupervisorSendsInspectorsOnlyWithinTheirRegion) {
+  v1::Region other;
+  other.set_id("gz");
+  other.set_name("广州");
+  ASSERT_TRUE(CreateRegion(txn_, "admin", other, kNow, limits_).ok());
+  v1::Campaign campaign;
+  campaign.set_id("2026-09-commuting");
+  campaign.set_name("走读专项暗访");
+  campaign.add_category_ids("commuting");
+  campaign.add_target_unit_ids("u1");
+  campaign.set_start_date("2026-09-02");
+  campaign.set_end_date("2026-09-03");
+  v1::Principal supervisor;
+  supervisor.set_role(v1::ROLE_SUPERVISOR);
+  supervisor.set_name("s-gz");
+  supervisor.set_scope("gz");
+
+  const size_t events = txn_.events.size();
+  auto outside = CreateCampaignAs(txn_, supervisor, campaign, kNow, limits_);
+  EXPECT_EQ(outside.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(outside.status().message(),
+            "campaign.target_unit_ids[0]: unit \"u1\" is outside region "
+            "\"gz\"");
+  EXPECT_EQ(txn_.events.size(), events);
+
+  supervisor.set_scope("sz");
+  EXPECT_TRUE(CreateCampaignAs(txn_, supervisor, campaign, kNow, limits_).ok());
 }
 
 TEST_F(SupervisionTest, InspectorsSentOnACampaignPullIt) {

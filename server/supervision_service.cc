@@ -17,8 +17,6 @@
 namespace fieldledger::server {
 namespace {
 
-constexpr size_t kMaxRegionDepth = 16;
-
 // The roles of each kind of rpc (see supervision.proto).
 constexpr std::initializer_list<v1::Role> kReaders = {
     v1::ROLE_SUPERVISOR, v1::ROLE_UNIT_OFFICER, v1::ROLE_ADMIN,
@@ -32,20 +30,6 @@ constexpr std::initializer_list<v1::Role> kRectifiers = {
 
 absl::Status NoCase(absl::string_view field, absl::string_view id) {
   return absl::NotFoundError(absl::StrCat(field, ": no case \"", id, "\""));
-}
-
-// Whether `region_id` lies in the subtree of `scope`.
-absl::StatusOr<bool> RegionWithin(Txn& txn, std::string region_id,
-                                  absl::string_view scope) {
-  for (size_t depth = 0; !region_id.empty() && depth < kMaxRegionDepth;
-       ++depth) {
-    if (region_id == scope) return true;
-    FL_ASSIGN_OR_RETURN(std::optional<v1::Region> region,
-                        txn.GetRegion(region_id));
-    if (!region) return false;
-    region_id = region->parent_id();
-  }
-  return false;
 }
 
 // Field paths of core are relative to the CaseAction; the wire's to the
@@ -227,31 +211,15 @@ grpc::ServerUnaryReactor* SupervisionService::CreateCampaign(
     grpc::CallbackServerContext* context,
     const v1::CreateCampaignRequest* request,
     v1::CreateCampaignResponse* reply) {
-  return Write(
-      store_, context, __func__, kDeciders,
-      [this, request, reply](Txn& txn, const v1::Principal& caller) {
-        const v1::Campaign& campaign = request->campaign();
-        if (caller.role() == v1::ROLE_SUPERVISOR) {
-          for (int i = 0; i < campaign.target_unit_ids_size(); ++i) {
-            FL_ASSIGN_OR_RETURN(std::optional<v1::Unit> unit,
-                                txn.GetUnit(campaign.target_unit_ids(i)));
-            if (!unit) continue;  // core names it
-            FL_ASSIGN_OR_RETURN(
-                bool within,
-                RegionWithin(txn, unit->region_id(), caller.scope()));
-            if (!within) {
-              return absl::PermissionDeniedError(absl::StrCat(
-                  "campaign.target_unit_ids[", i, "]: unit \"", unit->id(),
-                  "\" is outside region \"", caller.scope(), "\""));
-            }
-          }
-        }
-        FL_ASSIGN_OR_RETURN(uint64_t seq, fieldledger::CreateCampaign(
-                                              txn, caller.name(), campaign,
-                                              absl::Now(), limits_));
-        reply->set_event_seq(seq);
-        return absl::OkStatus();
-      });
+  return Write(store_, context, __func__, kDeciders,
+               [this, request, reply](Txn& txn, const v1::Principal& caller) {
+                 FL_ASSIGN_OR_RETURN(
+                     uint64_t seq,
+                     CreateCampaignAs(txn, caller, request->campaign(),
+                                      absl::Now(), limits_));
+                 reply->set_event_seq(seq);
+                 return absl::OkStatus();
+               });
 }
 
 grpc::ServerUnaryReactor* SupervisionService::ListCampaigns(
