@@ -174,6 +174,19 @@ absl::Status CheckRequest(const v1::Principal& caller,
 
 }  // namespace
 
+absl::Status CheckEntryVisible(const v1::Principal& caller,
+                               absl::string_view entry, uint64_t index) {
+  if (caller.role() != v1::ROLE_INSPECTOR) return absl::OkStatus();
+  v1::Event event;
+  if (!event.ParseFromArray(entry.data(), entry.size()) ||
+      event.origin().client_id() != caller.client_id()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "leaf ", index,
+        " is not the caller's; inspectors may read only their own"));
+  }
+  return absl::OkStatus();
+}
+
 bool IsRejection(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:

@@ -46,6 +46,13 @@ absl::StatusOr<v1::PullResponse> Pull(FeedReader& feeds,
                                       const v1::Principal& caller,
                                       const v1::PullRequest& request);
 
+// Whether `caller` may read ledger entry `index` (the stored bytes of that
+// event): an inspector only the events of its own device's mutations, to
+// check the receipts its Pushes got; the other roles the rpc admits, any.
+// PERMISSION_DENIED naming the entry otherwise.
+absl::Status CheckEntryVisible(const v1::Principal& caller,
+                               absl::string_view entry, uint64_t index);
+
 // Whether a status from a rule is a verdict on the input (a rejection) rather
 // than a failure to read or write.
 bool IsRejection(const absl::Status& status);

@@ -276,5 +276,22 @@ TEST_F(PullTest, UnservableCursorsGetAReset) {
   EXPECT_TRUE(reply->reset());
 }
 
+TEST_F(SyncTest, InspectorsReadOnlyTheirOwnLedgerEntries) {
+  v1::Event own, other;
+  own.mutable_origin()->set_client_id("c-alice");
+  other.mutable_origin()->set_client_id("c-bob");
+  EXPECT_TRUE(CheckEntryVisible(alice_, own.SerializeAsString(), 7).ok());
+  const absl::Status denied =
+      CheckEntryVisible(alice_, other.SerializeAsString(), 8);
+  EXPECT_EQ(denied.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(denied.message(),
+            "leaf 8 is not the caller's; inspectors may read only their own");
+  EXPECT_EQ(CheckEntryVisible(alice_, "not an event", 9).code(),
+            absl::StatusCode::kPermissionDenied);
+  v1::Principal auditor;
+  auditor.set_role(v1::ROLE_AUDITOR);
+  EXPECT_TRUE(CheckEntryVisible(auditor, other.SerializeAsString(), 8).ok());
+}
+
 }  // namespace
 }  // namespace fieldledger

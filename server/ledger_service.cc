@@ -8,6 +8,7 @@
 #include "absl/synchronization/mutex.h"
 #include "core/packed_leaves.h"
 #include "core/status_macros.h"
+#include "core/sync.h"
 #include "fieldledger/v1/event.pb.h"
 #include "server/handler.h"
 #include "server/services.h"
@@ -213,34 +214,31 @@ grpc::ServerUnaryReactor* LedgerService::GetConsistencyProof(
 grpc::ServerUnaryReactor* LedgerService::GetEntries(
     grpc::CallbackServerContext* context, const v1::GetEntriesRequest* request,
     v1::GetEntriesResponse* reply) {
-  return Read(
-      store_, context, __func__, kProofRoles,
-      [&](const v1::Principal& caller) -> absl::Status {
-        const uint32_t limit =
-            request->max_entries() == 0
-                ? kMaxLedgerEntries
-                : std::min(request->max_entries(), kMaxLedgerEntries);
-        reply->set_tree_size(store_.LedgerSize());
-        FL_ASSIGN_OR_RETURN(std::vector<std::string> entries,
-                            store_.LedgerEntries(request->start(), limit));
-        size_t bytes = 0;
-        for (std::string& e : entries) {
-          // An inspector sees only its own events (to check its receipts).
-          if (caller.role() == v1::ROLE_INSPECTOR) {
-            v1::Event event;
-            if (!event.ParseFromString(e) ||
-                event.origin().client_id() != caller.client_id()) {
-              return absl::PermissionDeniedError(absl::StrCat(
-                  "GetEntries: leaf ", request->start() + reply->entries_size(),
-                  " is not the caller's; inspectors may read only their own"));
-            }
-          }
-          bytes += e.size();
-          *reply->add_entries() = std::move(e);
-          if (bytes >= kMaxLedgerEntryBytes) break;
-        }
-        return absl::OkStatus();
-      });
+  return Read(store_, context, __func__, kProofRoles,
+              [&](const v1::Principal& caller) -> absl::Status {
+                const uint32_t limit =
+                    request->max_entries() == 0
+                        ? kMaxLedgerEntries
+                        : std::min(request->max_entries(), kMaxLedgerEntries);
+                reply->set_tree_size(store_.LedgerSize());
+                FL_ASSIGN_OR_RETURN(
+                    std::vector<std::string> entries,
+                    store_.LedgerEntries(request->start(), limit));
+                size_t bytes = 0;
+                for (std::string& e : entries) {
+                  const absl::Status visible = CheckEntryVisible(
+                      caller, e, request->start() + reply->entries_size());
+                  if (!visible.ok()) {
+                    return absl::Status(
+                        visible.code(),
+                        absl::StrCat("GetEntries: ", visible.message()));
+                  }
+                  bytes += e.size();
+                  *reply->add_entries() = std::move(e);
+                  if (bytes >= kMaxLedgerEntryBytes) break;
+                }
+                return absl::OkStatus();
+              });
 }
 
 }  // namespace fieldledger::server
