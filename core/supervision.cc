@@ -125,6 +125,28 @@ absl::StatusOr<bool> RegionWithin(Txn& txn, std::string region_id,
   return false;
 }
 
+// ApplyCaseAction once `action` is valid and `current` is its case, as
+// read in this transaction.
+absl::StatusOr<uint64_t> ApplyValidCaseAction(Txn& txn, const v1::Case& current,
+                                              absl::string_view actor,
+                                              const v1::CaseAction& action,
+                                              absl::Time now,
+                                              const Limits& limits) {
+  if (action.has_assign()) {
+    FL_RETURN_IF_ERROR(MustExist("assign.unit_id", "unit",
+                                 action.assign().unit_id(),
+                                 txn.GetUnit(action.assign().unit_id())));
+  }
+  if (action.has_dismiss() && !action.dismiss().duplicate_of().empty()) {
+    const std::string& other = action.dismiss().duplicate_of();
+    FL_RETURN_IF_ERROR(
+        MustExist("dismiss.duplicate_of", "case", other, txn.GetCase(other)));
+  }
+  FL_ASSIGN_OR_RETURN(v1::Event event,
+                      DecideCaseAction(current, action, actor, now, limits));
+  return AppendAndProject(txn, event);
+}
+
 }  // namespace
 
 absl::StatusOr<uint64_t> ApplyCaseAction(Txn& txn, absl::string_view actor,
@@ -137,19 +159,7 @@ absl::StatusOr<uint64_t> ApplyCaseAction(Txn& txn, absl::string_view actor,
     return absl::NotFoundError(
         absl::StrCat("case_id: no case \"", action.case_id(), "\""));
   }
-  if (action.has_assign()) {
-    FL_RETURN_IF_ERROR(MustExist("assign.unit_id", "unit",
-                                 action.assign().unit_id(),
-                                 txn.GetUnit(action.assign().unit_id())));
-  }
-  if (action.has_dismiss() && !action.dismiss().duplicate_of().empty()) {
-    const std::string& other = action.dismiss().duplicate_of();
-    FL_RETURN_IF_ERROR(
-        MustExist("dismiss.duplicate_of", "case", other, txn.GetCase(other)));
-  }
-  FL_ASSIGN_OR_RETURN(v1::Event event,
-                      DecideCaseAction(*current, action, actor, now, limits));
-  return AppendAndProject(txn, event);
+  return ApplyValidCaseAction(txn, *current, actor, action, now, limits);
 }
 
 absl::StatusOr<v1::CaseActionResponse> ApplyCaseActionAs(
@@ -172,8 +182,10 @@ absl::StatusOr<v1::CaseActionResponse> ApplyCaseActionAs(
         visible("dismiss.duplicate_of", action.dismiss().duplicate_of())
             .status());
   }
-  FL_ASSIGN_OR_RETURN(uint64_t seq,
-                      ApplyCaseAction(txn, caller.name(), action, now, limits));
+  FL_RETURN_IF_ERROR(ValidateCaseAction(action, now, limits));
+  FL_ASSIGN_OR_RETURN(
+      uint64_t seq,
+      ApplyValidCaseAction(txn, before, caller.name(), action, now, limits));
   v1::CaseActionResponse reply;
   reply.set_version(before.version() + 1);  // every step raises it by one
   reply.set_event_seq(seq);
