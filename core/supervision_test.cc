@@ -131,6 +131,18 @@ class SupervisionTest : public ::testing::Test {
     return a;
   }
 
+  // A two-day commuting campaign on unit u1, without inspectors.
+  static v1::Campaign CommutingCampaign() {
+    v1::Campaign campaign;
+    campaign.set_id("2026-09-commuting");
+    campaign.set_name("走读专项暗访");
+    campaign.add_category_ids("commuting");
+    campaign.add_target_unit_ids("u1");
+    campaign.set_start_date("2026-09-02");
+    campaign.set_end_date("2026-09-03");
+    return campaign;
+  }
+
   // The statuses fed to alice, in order.
   std::vector<v1::FindingStatus> FedStatuses(const std::string& id) {
     std::vector<v1::FindingStatus> out;
@@ -534,13 +546,7 @@ TEST_F(SupervisionTest, ASupervisorSendsInspectorsOnlyWithinTheirRegion) {
   other.set_id("gz");
   other.set_name("广州");
   ASSERT_TRUE(CreateRegion(txn_, "admin", other, kNow, limits_).ok());
-  v1::Campaign campaign;
-  campaign.set_id("2026-09-commuting");
-  campaign.set_name("走读专项暗访");
-  campaign.add_category_ids("commuting");
-  campaign.add_target_unit_ids("u1");
-  campaign.set_start_date("2026-09-02");
-  campaign.set_end_date("2026-09-03");
+  v1::Campaign campaign = CommutingCampaign();
   v1::Principal supervisor;
   supervisor.set_role(v1::ROLE_SUPERVISOR);
   supervisor.set_name("s-gz");
@@ -559,13 +565,7 @@ TEST_F(SupervisionTest, ASupervisorSendsInspectorsOnlyWithinTheirRegion) {
 }
 
 TEST_F(SupervisionTest, InspectorsSentOnACampaignPullIt) {
-  v1::Campaign campaign;
-  campaign.set_id("2026-09-commuting");
-  campaign.set_name("走读专项暗访");
-  campaign.add_category_ids("commuting");
-  campaign.add_target_unit_ids("u1");
-  campaign.set_start_date("2026-09-02");
-  campaign.set_end_date("2026-09-03");
+  v1::Campaign campaign = CommutingCampaign();
   campaign.add_inspectors("i-alice");
   auto seq = CreateCampaign(txn_, "admin", campaign, kNow, limits_);
   ASSERT_TRUE(seq.ok()) << seq.status();
