@@ -24,24 +24,34 @@ std::string TwoDigits(int n) {
                      static_cast<char>('0' + n % 10)};
 }
 
-// The stock and deadline counters a case in state `c` holds one of, each
-// under every scope.
-std::vector<std::string> StockKeys(const v1::Case& c) {
-  std::vector<std::string> keys;
-  const std::string stock = absl::StrCat(
-      "s/", MonthOf(TimeOf(c.reported_at())), "/",
-      TwoDigits(static_cast<int>(c.status())), "/", c.category_id());
-  const bool due = c.has_deadline() && IsOpen(c.status());
-  const std::string deadline =
-      due ? absl::StrCat("d/",
-                         DayOf(absl::FromUnixSeconds(c.deadline().seconds())),
-                         "/", c.category_id())
-          : std::string();
-  for (const std::string& scope : CounterScopes(c)) {
-    keys.push_back(absl::StrCat(scope, stock));
-    if (due) keys.push_back(absl::StrCat(scope, deadline));
+// The stock counter and the deadline counter (empty when it has none) a
+// case in state `c` holds one of under each of its scopes, without the scope.
+struct StockTails {
+  std::string stock;
+  std::string deadline;
+};
+
+StockTails StockTailsOf(const v1::Case& c) {
+  StockTails tails;
+  tails.stock = absl::StrCat("s/", MonthOf(TimeOf(c.reported_at())), "/",
+                             TwoDigits(static_cast<int>(c.status())), "/",
+                             c.category_id());
+  if (c.has_deadline() && IsOpen(c.status())) {
+    tails.deadline = absl::StrCat(
+        "d/", DayOf(absl::FromUnixSeconds(c.deadline().seconds())), "/",
+        c.category_id());
   }
-  return keys;
+  return tails;
+}
+
+// Adds `delta` to counter `tail` under each of `scopes`; nothing for an
+// empty tail.
+void AddUnder(const std::vector<std::string>& scopes, absl::string_view tail,
+              int64_t delta, std::vector<CounterDelta>& out) {
+  if (tail.empty()) return;
+  for (const std::string& scope : scopes) {
+    out.push_back({absl::StrCat(scope, tail), delta});
+  }
 }
 
 // What the step from `before` to `after` did, as flows.
@@ -142,23 +152,37 @@ std::string DayOf(absl::Time t) {
 std::vector<CounterDelta> CounterDeltas(const v1::Case* before,
                                         const v1::Case& after) {
   std::vector<CounterDelta> all;
-  if (before != nullptr) {
-    for (std::string& key : StockKeys(*before)) {
-      all.push_back({std::move(key), -1});
+  const std::vector<std::string> scopes = CounterScopes(after);
+  const StockTails is = StockTailsOf(after);
+  if (before == nullptr) {
+    AddUnder(scopes, is.stock, 1, all);
+    AddUnder(scopes, is.deadline, 1, all);
+  } else {
+    // Most steps keep the scopes and change one tail: only that one moves.
+    const bool same_scopes =
+        CountingUnit(*before) == CountingUnit(after) &&
+        std::equal(before->region_path().begin(), before->region_path().end(),
+                   after.region_path().begin(), after.region_path().end());
+    const std::vector<std::string> moved_from =
+        same_scopes ? std::vector<std::string>() : CounterScopes(*before);
+    const std::vector<std::string>& was_scopes =
+        same_scopes ? scopes : moved_from;
+    const StockTails was = StockTailsOf(*before);
+    for (const auto& [from, to] : {std::pair(&was.stock, &is.stock),
+                                   std::pair(&was.deadline, &is.deadline)}) {
+      if (same_scopes && *from == *to) continue;
+      AddUnder(was_scopes, *from, -1, all);
+      AddUnder(scopes, *to, 1, all);
     }
   }
-  for (std::string& key : StockKeys(after)) all.push_back({std::move(key), 1});
   const std::vector<Flow> flows = FlowsOf(before, after);
   if (!flows.empty()) {
     const std::string month = MonthOf(TimeOf(after.updated_at()));
-    const std::vector<std::string> scopes = CounterScopes(after);
     for (Flow flow : flows) {
-      const std::string tail =
-          absl::StrCat("f/", month, "/", TwoDigits(static_cast<int>(flow)), "/",
-                       after.category_id());
-      for (const std::string& scope : scopes) {
-        all.push_back({absl::StrCat(scope, tail), 1});
-      }
+      AddUnder(scopes,
+               absl::StrCat("f/", month, "/", TwoDigits(static_cast<int>(flow)),
+                            "/", after.category_id()),
+               1, all);
     }
   }
   // Merged by key: a sorted vector, cheaper than a map for these few keys.

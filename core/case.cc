@@ -1,7 +1,11 @@
 #include "core/case.h"
 
 #include <algorithm>
+#include <iterator>
+#include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
@@ -595,29 +599,91 @@ absl::Status ApplyCaseEvent(const v1::Event& event, v1::Case& c) {
   return absl::OkStatus();
 }
 
+namespace {
+
+constexpr v1::CaseStatus kAnyStatus = v1::CASE_STATUS_UNSPECIFIED;
+// The indexes that hold at most one entry per case, each named by fields a
+// step can change.
+constexpr CaseIndex kSingleEntryIndexes[] = {
+    CaseIndex::kResponsibleUnit, CaseIndex::kDeadline, CaseIndex::kStatus};
+
+// The entry `c` has in `index`, one of kSingleEntryIndexes.
+std::optional<CaseIndexKey> SingleEntry(CaseIndex index, const v1::Case& c) {
+  const auto regions = [&] {
+    return std::vector<std::string>(c.region_path().begin(),
+                                    c.region_path().end());
+  };
+  const int64_t reported = c.reported_at().seconds();
+  switch (index) {
+    case CaseIndex::kResponsibleUnit:
+      if (!c.has_assignment()) return std::nullopt;
+      return CaseIndexKey{index, c.assignment().unit_id(), kAnyStatus,
+                          reported, c.id()};
+    case CaseIndex::kDeadline:
+      if (!c.has_deadline() || !IsOpen(c.status())) return std::nullopt;
+      return CaseIndexKey{index,  "",     kAnyStatus, c.deadline().seconds(),
+                          c.id(), regions()};
+    case CaseIndex::kStatus:
+      return CaseIndexKey{index, "", c.status(), reported, c.id(), regions()};
+    default:
+      return std::nullopt;
+  }
+}
+
+// Whether the entries of kRegion and kUnit, and the values of the others,
+// are the same for both.
+bool SamePlace(const v1::Case& a, const v1::Case& b) {
+  return a.id() == b.id() && a.unit_id() == b.unit_id() &&
+         a.reported_at().seconds() == b.reported_at().seconds() &&
+         std::equal(a.region_path().begin(), a.region_path().end(),
+                    b.region_path().begin(), b.region_path().end());
+}
+
+}  // namespace
+
 std::vector<CaseIndexKey> CaseIndexKeys(const v1::Case& c) {
-  constexpr v1::CaseStatus kAny = v1::CASE_STATUS_UNSPECIFIED;
   std::vector<CaseIndexKey> keys;
   const int64_t reported = c.reported_at().seconds();
   for (const std::string& region : c.region_path()) {
-    keys.push_back({CaseIndex::kRegion, region, kAny, reported, c.id()});
+    keys.push_back({CaseIndex::kRegion, region, kAnyStatus, reported, c.id()});
   }
-  keys.push_back({CaseIndex::kUnit, c.unit_id(), kAny, reported, c.id()});
-  if (c.has_assignment()) {
-    keys.push_back({CaseIndex::kResponsibleUnit, c.assignment().unit_id(), kAny,
-                    reported, c.id()});
+  keys.push_back({CaseIndex::kUnit, c.unit_id(), kAnyStatus, reported, c.id()});
+  for (CaseIndex index : kSingleEntryIndexes) {
+    if (std::optional<CaseIndexKey> key = SingleEntry(index, c)) {
+      keys.push_back(*std::move(key));
+    }
   }
-  const std::vector<std::string> regions(c.region_path().begin(),
-                                         c.region_path().end());
-  if (c.has_deadline() && IsOpen(c.status())) {
-    keys.push_back({CaseIndex::kDeadline, "", kAny, c.deadline().seconds(),
-                    c.id(), regions});
-  }
-  keys.push_back(
-      {CaseIndex::kStatus, "", c.status(), reported, c.id(), regions});
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   return keys;
+}
+
+CaseIndexChanges ChangeCaseIndex(const v1::Case* before,
+                                 const v1::Case& after) {
+  CaseIndexChanges changes;
+  if (before != nullptr && SamePlace(*before, after)) {
+    for (CaseIndex index : kSingleEntryIndexes) {
+      std::optional<CaseIndexKey> was = SingleEntry(index, *before);
+      std::optional<CaseIndexKey> is = SingleEntry(index, after);
+      if (was == is) continue;
+      if (was) changes.remove.push_back(*std::move(was));
+      if (is) changes.put.push_back(*std::move(is));
+    }
+    return changes;
+  }
+  const std::vector<CaseIndexKey> old_keys =
+      before ? CaseIndexKeys(*before) : std::vector<CaseIndexKey>();
+  std::vector<CaseIndexKey> new_keys = CaseIndexKeys(after);
+  std::set_difference(old_keys.begin(), old_keys.end(), new_keys.begin(),
+                      new_keys.end(), std::back_inserter(changes.remove));
+  for (CaseIndexKey& k : new_keys) {
+    auto same = std::lower_bound(old_keys.begin(), old_keys.end(), k);
+    if (same != old_keys.end() && *same == k && same->regions == k.regions) {
+      continue;
+    }
+    changes.put.push_back(std::move(k));
+  }
+  return changes;
 }
 
 }  // namespace fieldledger

@@ -188,6 +188,18 @@ struct CaseIndexKey {
 // The index entries `c` has, sorted and without duplicates.
 std::vector<CaseIndexKey> CaseIndexKeys(const v1::Case& c);
 
+// What replacing the entries of `before` (null: none) by those of `after`
+// takes: the entries to remove, and those to write (new ones, and kept ones
+// whose regions change). A step that leaves the case in its place (unit,
+// regions, report time) only compares the entries of the indexes with one
+// entry per case.
+struct CaseIndexChanges {
+  std::vector<CaseIndexKey> remove;
+  std::vector<CaseIndexKey> put;
+};
+CaseIndexChanges ChangeCaseIndex(const v1::Case* before,
+                                 const v1::Case& after);
+
 }  // namespace fieldledger
 
 #endif  // FIELDLEDGER_CORE_CASE_H_

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "core/test_fixtures.h"
 #include "core/text.h"
 #include "gmock/gmock.h"
@@ -636,6 +637,69 @@ TEST(CaseTest, IndexKeysFollowTheState) {
 
   c.set_status(v1::CASE_STATUS_CLOSED);  // no deadline entry once closed
   EXPECT_EQ(CaseIndexKeys(c).size(), 5u);
+}
+
+// ChangeCaseIndex turns the entries of any state of a case into those of
+// any other, writing only what differs.
+TEST(CaseTest, IndexChangesTurnOneStateIntoAnother) {
+  std::vector<v1::Case> states;
+  v1::Case c = CaseIn(v1::CASE_STATUS_REPORTED);
+  c.add_region_path("ns");
+  c.mutable_reported_at()->set_seconds(100);
+  states.push_back(c);
+  c.set_status(v1::CASE_STATUS_ACCEPTED);
+  states.push_back(c);
+  c.set_status(v1::CASE_STATUS_ASSIGNED);
+  c.mutable_assignment()->set_unit_id("u2");
+  c.mutable_deadline()->set_seconds(500);
+  states.push_back(c);
+  c.mutable_deadline()->set_seconds(900);  // reassigned, a new deadline
+  c.mutable_assignment()->set_unit_id("u3");
+  states.push_back(c);
+  c.set_status(v1::CASE_STATUS_CLOSED);
+  states.push_back(c);
+  v1::Case moved = states[0];  // amended to a unit in other regions
+  moved.set_unit_id("u9");
+  moved.clear_region_path();
+  moved.add_region_path("sz");
+  moved.add_region_path("ft");
+  states.push_back(moved);
+  v1::Case deeper = states[2];  // the same places under more regions
+  deeper.add_region_path("town");
+  states.push_back(deeper);
+
+  using Entries = std::map<CaseIndexKey, std::vector<std::string>>;
+  const auto entries_of = [](const v1::Case& state) {
+    Entries entries;
+    for (const CaseIndexKey& k : CaseIndexKeys(state)) {
+      entries[k] = k.regions;
+    }
+    return entries;
+  };
+  for (size_t i = 0; i < states.size(); ++i) {
+    for (size_t j = 0; j < states.size(); ++j) {
+      SCOPED_TRACE(absl::StrCat("from state ", i, " to state ", j));
+      Entries entries = entries_of(states[i]);
+      const CaseIndexChanges changes = ChangeCaseIndex(&states[i], states[j]);
+      for (const CaseIndexKey& k : changes.remove) {
+        EXPECT_EQ(entries.erase(k), 1u);
+      }
+      for (const CaseIndexKey& k : changes.put) {
+        auto it = entries.find(k);
+        EXPECT_TRUE(it == entries.end() || it->second != k.regions)
+            << "rewrites an unchanged entry";
+        entries[k] = k.regions;
+      }
+      EXPECT_EQ(entries, entries_of(states[j]));
+      if (i == j) {
+        EXPECT_TRUE(changes.remove.empty());
+        EXPECT_TRUE(changes.put.empty());
+      }
+    }
+    const CaseIndexChanges opened = ChangeCaseIndex(nullptr, states[i]);
+    EXPECT_TRUE(opened.remove.empty());
+    EXPECT_EQ(opened.put, CaseIndexKeys(states[i]));
+  }
 }
 
 TEST(CaseTest, FindingStatusMirrorsEveryCaseStatus) {

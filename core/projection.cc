@@ -70,7 +70,7 @@ absl::StatusOr<std::vector<std::string>> RegionPath(const v1::Event& event,
 }
 
 // Applies a case event, or an amendment or withdrawal of a finding, to its
-// case. When the status the reporter sees changes, their feed says so.
+// case.
 absl::Status ProjectCaseEvent(const v1::Event& event, Txn& txn) {
   const absl::string_view id = CaseIdOf(event);
   FL_ASSIGN_OR_RETURN(std::optional<v1::Case> before, txn.GetCase(id));
@@ -78,22 +78,7 @@ absl::Status ProjectCaseEvent(const v1::Event& event, Txn& txn) {
     return absl::InternalError(absl::StrCat(
         "event ", event.seq(), " changes case ", id, ", which does not exist"));
   }
-  v1::Case after = *before;
-  FL_RETURN_IF_ERROR(ApplyCaseEvent(event, after));
-  if (after.unit_id() != before->unit_id()) {
-    FL_ASSIGN_OR_RETURN(std::vector<std::string> path,
-                        RegionPath(event, after.unit_id(), txn));
-    after.clear_region_path();
-    for (std::string& region : path) after.add_region_path(std::move(region));
-  }
-  FL_RETURN_IF_ERROR(txn.PutCase(&*before, after));
-  FL_RETURN_IF_ERROR(txn.AddToCounters(CounterDeltas(&*before, after)));
-
-  const v1::FindingStatus status = FindingStatusOf(after.status());
-  if (status == FindingStatusOf(before->status())) return absl::OkStatus();
-  FL_ASSIGN_OR_RETURN(const v1::FindingRecord record,
-                      ExistingFinding(event, id, txn));
-  return PutFindingChange(event, record.reporter(), id, status, txn);
+  return ProjectCaseStep(event, *before, txn);
 }
 
 template <typename Item, typename Setter>
@@ -106,6 +91,32 @@ absl::Status PutRegistryChange(const v1::Event& event, const Item& item,
 }
 
 }  // namespace
+
+// When the status the reporter sees changes, their feed says so.
+absl::Status ProjectCaseStep(const v1::Event& event, const v1::Case& before,
+                             Txn& txn) {
+  if (CaseIdOf(event) != before.id()) {
+    return absl::InternalError(absl::StrCat("event ", event.seq(),
+                                            " is projected on case ",
+                                            before.id(), ", not its own"));
+  }
+  v1::Case after = before;
+  FL_RETURN_IF_ERROR(ApplyCaseEvent(event, after));
+  if (after.unit_id() != before.unit_id()) {
+    FL_ASSIGN_OR_RETURN(std::vector<std::string> path,
+                        RegionPath(event, after.unit_id(), txn));
+    after.clear_region_path();
+    for (std::string& region : path) after.add_region_path(std::move(region));
+  }
+  FL_RETURN_IF_ERROR(txn.PutCase(&before, after));
+  FL_RETURN_IF_ERROR(txn.AddToCounters(CounterDeltas(&before, after)));
+
+  const v1::FindingStatus status = FindingStatusOf(after.status());
+  if (status == FindingStatusOf(before.status())) return absl::OkStatus();
+  FL_ASSIGN_OR_RETURN(const v1::FindingRecord record,
+                      ExistingFinding(event, before.id(), txn));
+  return PutFindingChange(event, record.reporter(), before.id(), status, txn);
+}
 
 std::string InspectorAudience(absl::string_view pseudonym) {
   return absl::StrCat("inspector/", pseudonym);

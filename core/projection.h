@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "core/txn.h"
+#include "fieldledger/v1/case.pb.h"
 #include "fieldledger/v1/event.pb.h"
 
 namespace fieldledger {
@@ -32,6 +33,12 @@ std::string InspectorAudience(absl::string_view pseudonym);
 // the event does not fit the state (a log that was tampered with or
 // replayed out of order).
 absl::Status Project(const v1::Event& event, Txn& txn);
+
+// Project for a case step whose case the caller read in this transaction:
+// `current` must be what Txn::GetCase returns for the event's case, which
+// then is not read again.
+absl::Status ProjectCaseStep(const v1::Event& event, const v1::Case& current,
+                             Txn& txn);
 
 }  // namespace fieldledger
 

@@ -144,7 +144,9 @@ absl::StatusOr<uint64_t> ApplyValidCaseAction(Txn& txn, const v1::Case& current,
   }
   FL_ASSIGN_OR_RETURN(v1::Event event,
                       DecideCaseAction(current, action, actor, now, limits));
-  return AppendAndProject(txn, event);
+  FL_ASSIGN_OR_RETURN(uint64_t seq, txn.AppendEvent(event));
+  FL_RETURN_IF_ERROR(ProjectCaseStep(event, current, txn));
+  return seq;
 }
 
 }  // namespace

@@ -325,24 +325,13 @@ class KvTxn : public Txn {
       absl::string_view id) override {
     return Decode<v1::Case>(Get(Family::kCases, id), "case");
   }
-  // Writes only the index entries that change: a key that comes or goes,
-  // or a kStatus entry whose regions change (an amendment that moves the
-  // finding to another unit).
+  // Writes only the index entries that change (ChangeCaseIndex).
   absl::Status PutCase(const v1::Case* before, const v1::Case& after) override {
-    const std::vector<CaseIndexKey> old_keys =
-        before ? CaseIndexKeys(*before) : std::vector<CaseIndexKey>();
-    const std::vector<CaseIndexKey> new_keys = CaseIndexKeys(after);
-    std::vector<CaseIndexKey> gone;
-    std::set_difference(old_keys.begin(), old_keys.end(), new_keys.begin(),
-                        new_keys.end(), std::back_inserter(gone));
-    for (const CaseIndexKey& k : gone) {
+    const CaseIndexChanges changes = ChangeCaseIndex(before, after);
+    for (const CaseIndexKey& k : changes.remove) {
       FL_RETURN_IF_ERROR(Delete(Family::kCaseIndex, CaseIndexKeyBytes(k)));
     }
-    for (const CaseIndexKey& k : new_keys) {
-      auto same = std::lower_bound(old_keys.begin(), old_keys.end(), k);
-      if (same != old_keys.end() && *same == k && same->regions == k.regions) {
-        continue;
-      }
+    for (const CaseIndexKey& k : changes.put) {
       FL_RETURN_IF_ERROR(
           Put(Family::kCaseIndex, CaseIndexKeyBytes(k), CaseIndexValue(k)));
     }
@@ -478,9 +467,6 @@ class KvTxn : public Txn {
 // hash map beside it, which is far cheaper than a WriteBatchWithIndex's
 // skip list), then the database. Registry items never change once created,
 // so committed ones are served from `registry_cache`, which the writer owns.
-// Cases are read several times by one job (the caller's scope check, the
-// step, the projection), so the committed ones read in a group are kept
-// until the group ends; the database does not change meanwhile.
 class BatchTxn final : public KvTxn {
  public:
   using RegistryCache = absl::flat_hash_map<std::string, std::string>;
@@ -497,7 +483,6 @@ class BatchTxn final : public KvTxn {
     group_counters_.clear();
     for (auto& written : written_) written.clear();
     handed_off_.clear();
-    committed_cases_.clear();
     undo_.clear();
     set_next_seq(next_seq);
   }
@@ -507,7 +492,6 @@ class BatchTxn final : public KvTxn {
   void NextGroup(bool in_database) {
     if (!in_database) handed_off_.push_back(std::move(written_));
     for (auto& written : written_) written.clear();
-    committed_cases_.clear();
     undo_.clear();
   }
   // Groups whose writes reads still see, besides the current one's.
@@ -578,9 +562,6 @@ class BatchTxn final : public KvTxn {
     }
     if (family == Family::kRegistry) {
       return ReadThrough(registry_cache_, family, key);
-    }
-    if (family == Family::kCases) {
-      return ReadThrough(committed_cases_, family, key);
     }
     return ReadCommitted(family, key);
   }
@@ -665,8 +646,6 @@ class BatchTxn final : public KvTxn {
   rocksdb::DB* db_;
   const std::vector<rocksdb::ColumnFamilyHandle*>& cfs_;
   RegistryCache& registry_cache_;
-  // Cases read from the database in this group.
-  absl::flat_hash_map<std::string, std::string> committed_cases_;
   rocksdb::WriteBatch batch_;
   // Per family: what this batch wrote; nullopt for a delete.
   using Overlay =
