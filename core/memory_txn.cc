@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
 
 namespace fieldledger {
 namespace {
@@ -63,9 +64,16 @@ absl::Status MemoryTxn::PutCategory(const v1::Category& category) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<v1::Case>> MemoryTxn::GetCase(
+absl::StatusOr<std::optional<v1::CaseRecord>> MemoryTxn::GetCaseRecord(
     absl::string_view id) {
-  return Find(cases, std::string(id));
+  auto it = cases.find(std::string(id));
+  if (it == cases.end()) return std::nullopt;
+  v1::CaseRecord record;
+  *record.mutable_state() = it->second;
+  if (auto r = reporters.find(it->first); r != reporters.end()) {
+    record.set_reporter(r->second);
+  }
+  return record;
 }
 
 absl::Status MemoryTxn::AddToCounters(const std::vector<CounterDelta>& deltas) {
@@ -73,26 +81,28 @@ absl::Status MemoryTxn::AddToCounters(const std::vector<CounterDelta>& deltas) {
   return absl::OkStatus();
 }
 
-absl::Status MemoryTxn::PutCase(const v1::Case* before, const v1::Case& after) {
-  auto stored = cases.find(after.id());
-  const bool matches = stored == cases.end()
-                           ? before == nullptr
-                           : before != nullptr && before->id() == after.id() &&
-                                 before->SerializeAsString() ==
-                                     stored->second.SerializeAsString();
+absl::Status MemoryTxn::PutCase(const v1::CaseRecord* before,
+                                const v1::CaseRecord& after) {
+  const std::string& id = after.state().id();
+  FL_ASSIGN_OR_RETURN(std::optional<v1::CaseRecord> stored, GetCaseRecord(id));
+  const bool matches = !stored ? before == nullptr
+                               : before != nullptr &&
+                                     before->SerializeAsString() ==
+                                         stored->SerializeAsString();
   if (!matches) {
     return absl::InternalError(absl::StrCat(
-        "PutCase(", after.id(), "): `before` is not the stored case"));
+        "PutCase(", id, "): `before` is not the stored record"));
   }
   if (before != nullptr) {
-    for (const CaseIndexKey& key : CaseIndexKeys(*before)) {
+    for (const CaseIndexKey& key : CaseIndexKeys(before->state())) {
       case_index.erase(key);
     }
   }
-  for (CaseIndexKey& key : CaseIndexKeys(after)) {
+  for (CaseIndexKey& key : CaseIndexKeys(after.state())) {
     case_index.insert(std::move(key));
   }
-  cases[after.id()] = after;
+  cases[id] = after.state();
+  reporters[id] = after.reporter();
   return absl::OkStatus();
 }
 

@@ -26,6 +26,8 @@ class MemoryTxn final : public Txn, public FeedReader, public CaseReader {
   std::map<std::string, v1::Unit> units;
   std::map<std::string, v1::Category> categories;
   std::map<std::string, v1::Case> cases;
+  // Finding id -> who reported it (CaseRecord.reporter).
+  std::map<std::string, std::string> reporters;
   // Report counters by key (core/aggregates.h).
   std::map<std::string, int64_t> counters;
   // Every entry of every case index, in index order.
@@ -54,10 +56,11 @@ class MemoryTxn final : public Txn, public FeedReader, public CaseReader {
   absl::Status PutUnit(const v1::Unit& unit) override;
   absl::Status PutCategory(const v1::Category& category) override;
   // PutCase checks its contract: INTERNAL when `before` is not the stored
-  // case.
-  absl::StatusOr<std::optional<v1::Case>> GetCase(
+  // record.
+  absl::StatusOr<std::optional<v1::CaseRecord>> GetCaseRecord(
       absl::string_view id) override;
-  absl::Status PutCase(const v1::Case* before, const v1::Case& after) override;
+  absl::Status PutCase(const v1::CaseRecord* before,
+                       const v1::CaseRecord& after) override;
   absl::Status AddToCounters(const std::vector<CounterDelta>& deltas) override;
   absl::StatusOr<std::optional<v1::Campaign>> GetCampaign(
       absl::string_view id) override;

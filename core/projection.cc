@@ -73,7 +73,8 @@ absl::StatusOr<std::vector<std::string>> RegionPath(const v1::Event& event,
 // case.
 absl::Status ProjectCaseEvent(const v1::Event& event, Txn& txn) {
   const absl::string_view id = CaseIdOf(event);
-  FL_ASSIGN_OR_RETURN(std::optional<v1::Case> before, txn.GetCase(id));
+  FL_ASSIGN_OR_RETURN(std::optional<v1::CaseRecord> before,
+                      txn.GetCaseRecord(id));
   if (!before) {
     return absl::InternalError(absl::StrCat(
         "event ", event.seq(), " changes case ", id, ", which does not exist"));
@@ -93,14 +94,16 @@ absl::Status PutRegistryChange(const v1::Event& event, const Item& item,
 }  // namespace
 
 // When the status the reporter sees changes, their feed says so.
-absl::Status ProjectCaseStep(const v1::Event& event, const v1::Case& before,
-                             Txn& txn) {
+absl::Status ProjectCaseStep(const v1::Event& event,
+                             const v1::CaseRecord& current, Txn& txn) {
+  const v1::Case& before = current.state();
   if (CaseIdOf(event) != before.id()) {
     return absl::InternalError(absl::StrCat("event ", event.seq(),
                                             " is projected on case ",
                                             before.id(), ", not its own"));
   }
-  v1::Case after = before;
+  v1::CaseRecord record = current;
+  v1::Case& after = *record.mutable_state();
   FL_RETURN_IF_ERROR(ApplyCaseEvent(event, after));
   if (after.unit_id() != before.unit_id()) {
     FL_ASSIGN_OR_RETURN(std::vector<std::string> path,
@@ -108,14 +111,12 @@ absl::Status ProjectCaseStep(const v1::Event& event, const v1::Case& before,
     after.clear_region_path();
     for (std::string& region : path) after.add_region_path(std::move(region));
   }
-  FL_RETURN_IF_ERROR(txn.PutCase(&before, after));
+  FL_RETURN_IF_ERROR(txn.PutCase(&current, record));
   FL_RETURN_IF_ERROR(txn.AddToCounters(CounterDeltas(&before, after)));
 
   const v1::FindingStatus status = FindingStatusOf(after.status());
   if (status == FindingStatusOf(before.status())) return absl::OkStatus();
-  FL_ASSIGN_OR_RETURN(const v1::FindingRecord record,
-                      ExistingFinding(event, before.id(), txn));
-  return PutFindingChange(event, record.reporter(), before.id(), status, txn);
+  return PutFindingChange(event, current.reporter(), before.id(), status, txn);
 }
 
 std::string InspectorAudience(absl::string_view pseudonym) {
@@ -137,9 +138,11 @@ absl::Status Project(const v1::Event& event, Txn& txn) {
       FL_ASSIGN_OR_RETURN(
           std::vector<std::string> path,
           RegionPath(event, event.finding_reported().unit_id(), txn));
-      const v1::Case opened = NewCase(event, std::move(path));
+      v1::CaseRecord opened;
+      *opened.mutable_state() = NewCase(event, std::move(path));
+      opened.set_reporter(event.actor());
       FL_RETURN_IF_ERROR(txn.PutCase(nullptr, opened));
-      return txn.AddToCounters(CounterDeltas(nullptr, opened));
+      return txn.AddToCounters(CounterDeltas(nullptr, opened.state()));
     }
     case v1::Event::kFindingAmended: {
       FL_ASSIGN_OR_RETURN(

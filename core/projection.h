@@ -18,7 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "core/txn.h"
-#include "fieldledger/v1/case.pb.h"
+#include "fieldledger/v1/records.pb.h"
 #include "fieldledger/v1/event.pb.h"
 
 namespace fieldledger {
@@ -35,10 +35,10 @@ std::string InspectorAudience(absl::string_view pseudonym);
 absl::Status Project(const v1::Event& event, Txn& txn);
 
 // Project for a case step whose case the caller read in this transaction:
-// `current` must be what Txn::GetCase returns for the event's case, which
-// then is not read again.
-absl::Status ProjectCaseStep(const v1::Event& event, const v1::Case& current,
-                             Txn& txn);
+// `current` must be what Txn::GetCaseRecord returns for the event's case,
+// which then is not read again.
+absl::Status ProjectCaseStep(const v1::Event& event,
+                             const v1::CaseRecord& current, Txn& txn);
 
 }  // namespace fieldledger
 

@@ -127,7 +127,8 @@ absl::StatusOr<bool> RegionWithin(Txn& txn, std::string region_id,
 
 // ApplyCaseAction once `action` is valid and `current` is its case, as
 // read in this transaction.
-absl::StatusOr<uint64_t> ApplyValidCaseAction(Txn& txn, const v1::Case& current,
+absl::StatusOr<uint64_t> ApplyValidCaseAction(Txn& txn,
+                                              const v1::CaseRecord& current,
                                               absl::string_view actor,
                                               const v1::CaseAction& action,
                                               absl::Time now,
@@ -142,8 +143,9 @@ absl::StatusOr<uint64_t> ApplyValidCaseAction(Txn& txn, const v1::Case& current,
     FL_RETURN_IF_ERROR(
         MustExist("dismiss.duplicate_of", "case", other, txn.GetCase(other)));
   }
-  FL_ASSIGN_OR_RETURN(v1::Event event,
-                      DecideCaseAction(current, action, actor, now, limits));
+  FL_ASSIGN_OR_RETURN(
+      v1::Event event,
+      DecideCaseAction(current.state(), action, actor, now, limits));
   FL_ASSIGN_OR_RETURN(uint64_t seq, txn.AppendEvent(event));
   FL_RETURN_IF_ERROR(ProjectCaseStep(event, current, txn));
   return seq;
@@ -155,8 +157,8 @@ absl::StatusOr<uint64_t> ApplyCaseAction(Txn& txn, absl::string_view actor,
                                          const v1::CaseAction& action,
                                          absl::Time now, const Limits& limits) {
   FL_RETURN_IF_ERROR(ValidateCaseAction(action, now, limits));
-  FL_ASSIGN_OR_RETURN(std::optional<v1::Case> current,
-                      txn.GetCase(action.case_id()));
+  FL_ASSIGN_OR_RETURN(std::optional<v1::CaseRecord> current,
+                      txn.GetCaseRecord(action.case_id()));
   if (!current) {
     return absl::NotFoundError(
         absl::StrCat("case_id: no case \"", action.case_id(), "\""));
@@ -169,15 +171,17 @@ absl::StatusOr<v1::CaseActionResponse> ApplyCaseActionAs(
     absl::Time now, const Limits& limits) {
   const CaseViewer viewer = ViewerOf(caller);
   // The case `id` if `viewer` may see it.
-  const auto visible = [&](absl::string_view field,
-                           absl::string_view id) -> absl::StatusOr<v1::Case> {
-    FL_ASSIGN_OR_RETURN(std::optional<v1::Case> c, txn.GetCase(id));
-    if (!c || !CanSee(viewer, *c)) {
+  const auto visible =
+      [&](absl::string_view field,
+          absl::string_view id) -> absl::StatusOr<v1::CaseRecord> {
+    FL_ASSIGN_OR_RETURN(std::optional<v1::CaseRecord> c,
+                        txn.GetCaseRecord(id));
+    if (!c || !CanSee(viewer, c->state())) {
       return absl::NotFoundError(absl::StrCat(field, ": no case \"", id, "\""));
     }
     return *std::move(c);
   };
-  FL_ASSIGN_OR_RETURN(const v1::Case before,
+  FL_ASSIGN_OR_RETURN(const v1::CaseRecord before,
                       visible("case_id", action.case_id()));
   if (action.has_dismiss() && !action.dismiss().duplicate_of().empty()) {
     FL_RETURN_IF_ERROR(
@@ -189,7 +193,7 @@ absl::StatusOr<v1::CaseActionResponse> ApplyCaseActionAs(
       uint64_t seq,
       ApplyValidCaseAction(txn, before, caller.name(), action, now, limits));
   v1::CaseActionResponse reply;
-  reply.set_version(before.version() + 1);  // every step raises it by one
+  reply.set_version(before.state().version() + 1);  // each step adds one
   reply.set_event_seq(seq);
   return reply;
 }

@@ -52,6 +52,7 @@ void ExpectRecomputesTheSame(MemoryTxn& txn) {
   }
   ExpectSameMessages(txn.findings, again.findings, "findings");
   ExpectSameMessages(txn.cases, again.cases, "cases");
+  EXPECT_EQ(txn.reporters, again.reporters);
   EXPECT_TRUE(txn.case_index == again.case_index);
   ExpectSameMessages(txn.campaigns, again.campaigns, "campaigns");
   ExpectSameMessages(txn.lists, again.lists, "lists");

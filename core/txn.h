@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -50,15 +51,24 @@ class Txn {
   virtual absl::Status PutUnit(const v1::Unit& unit) = 0;
   virtual absl::Status PutCategory(const v1::Category& category) = 0;
 
-  // The case of the finding `id` (cases share their finding's id).
-  virtual absl::StatusOr<std::optional<v1::Case>> GetCase(
+  // The case of the finding `id` (cases share their finding's id), with its
+  // reporter.
+  virtual absl::StatusOr<std::optional<v1::CaseRecord>> GetCaseRecord(
       absl::string_view id) = 0;
-  // Stores `after` as the current state of its case, and replaces the case's
-  // index entries, CaseIndexKeys(*before) (none when `before` is null), by
-  // CaseIndexKeys(after) (core/case.h). `before` must be what GetCase
-  // returned in this txn, or null when it returned nullopt.
-  virtual absl::Status PutCase(const v1::Case* before,
-                               const v1::Case& after) = 0;
+  // The same, the case alone.
+  absl::StatusOr<std::optional<v1::Case>> GetCase(absl::string_view id) {
+    absl::StatusOr<std::optional<v1::CaseRecord>> record = GetCaseRecord(id);
+    if (!record.ok()) return record.status();
+    if (!record->has_value()) return std::nullopt;
+    return std::move(*(*record)->mutable_state());
+  }
+  // Stores `after` as the current record of its case, and replaces the
+  // case's index entries, CaseIndexKeys of before's state (none when
+  // `before` is null), by those of after's (core/case.h). `before` must be
+  // what GetCaseRecord returned in this txn, or null when it returned
+  // nullopt.
+  virtual absl::Status PutCase(const v1::CaseRecord* before,
+                               const v1::CaseRecord& after) = 0;
 
   // Adds each delta to its report counter (core/aggregates.h); a counter
   // never written reads as 0. Counters are only added to, never read, in a

@@ -99,8 +99,9 @@ constexpr Family kDerivedFamilies[] = {Family::kFindings,  Family::kRegistry,
 // keys into one kStatus entry per case, made the deadline index one entry
 // per case and left the opening report out of the case histories, 7 kept
 // deadline counters by category, 8 moved the case histories into the cases
-// (Case.event_seqs) and the findings' status out of their records.
-constexpr uint64_t kDerivedVersion = 8;
+// (Case.event_seqs) and the findings' status out of their records, 9 keeps
+// each case with its reporter (CaseRecord).
+constexpr uint64_t kDerivedVersion = 9;
 constexpr absl::string_view kDerivedVersionKey = "derived_version";
 
 // For memtable insert hints: the key without its trailing 8-byte seq. Events,
@@ -321,13 +322,15 @@ class KvTxn : public Txn {
     return Put(Family::kRegistry, Tagged(kCategoryTag, c.id()),
                c.SerializeAsString());
   }
-  absl::StatusOr<std::optional<v1::Case>> GetCase(
+  absl::StatusOr<std::optional<v1::CaseRecord>> GetCaseRecord(
       absl::string_view id) override {
-    return Decode<v1::Case>(Get(Family::kCases, id), "case");
+    return Decode<v1::CaseRecord>(Get(Family::kCases, id), "case");
   }
   // Writes only the index entries that change (ChangeCaseIndex).
-  absl::Status PutCase(const v1::Case* before, const v1::Case& after) override {
-    const CaseIndexChanges changes = ChangeCaseIndex(before, after);
+  absl::Status PutCase(const v1::CaseRecord* before,
+                       const v1::CaseRecord& after) override {
+    const CaseIndexChanges changes =
+        ChangeCaseIndex(before ? &before->state() : nullptr, after.state());
     for (const CaseIndexKey& k : changes.remove) {
       FL_RETURN_IF_ERROR(Delete(Family::kCaseIndex, CaseIndexKeyBytes(k)));
     }
@@ -335,7 +338,7 @@ class KvTxn : public Txn {
       FL_RETURN_IF_ERROR(
           Put(Family::kCaseIndex, CaseIndexKeyBytes(k), CaseIndexValue(k)));
     }
-    return Put(Family::kCases, after.id(), after.SerializeAsString());
+    return Put(Family::kCases, after.state().id(), after.SerializeAsString());
   }
   absl::Status AddToCounters(const std::vector<CounterDelta>& deltas) override {
     for (const CounterDelta& d : deltas) {
@@ -1658,7 +1661,11 @@ absl::StatusOr<CaseIndexPage> Store::ScanCaseIndex(const CaseIndexScan& scan) {
 }
 
 absl::StatusOr<std::optional<v1::Case>> Store::ReadCase(absl::string_view id) {
-  return Decode<v1::Case>(impl_->Get(Family::kCases, id), "case");
+  FL_ASSIGN_OR_RETURN(
+      std::optional<v1::CaseRecord> record,
+      Decode<v1::CaseRecord>(impl_->Get(Family::kCases, id), "case"));
+  if (!record) return std::nullopt;
+  return std::move(*record->mutable_state());
 }
 
 absl::StatusOr<std::optional<v1::FindingRecord>> Store::ReadFinding(
@@ -1857,18 +1864,19 @@ absl::StatusOr<size_t> Store::ScanCases(
   // Keys are case ids: the first after `after` is `after` + '\0'.
   const std::string from =
       after.empty() ? "" : absl::StrCat(after, std::string(1, '\0'));
-  v1::Case c;
+  v1::CaseRecord record;
   size_t read = 0;
   absl::Status bad;
   FL_RETURN_IF_ERROR(impl_->Scan(
       Family::kCases, "", from,
       [&](absl::string_view key, absl::string_view value) {
-        if (!c.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+        if (!record.ParseFromArray(value.data(),
+                                   static_cast<int>(value.size()))) {
           bad = absl::DataLossError(
               absl::StrCat("unreadable case ", absl::CEscape(key)));
           return false;
         }
-        fn(c);
+        fn(record.state());
         return ++read < limit;
       }));
   FL_RETURN_IF_ERROR(bad);
