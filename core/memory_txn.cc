@@ -76,7 +76,7 @@ absl::StatusOr<std::optional<v1::CaseRecord>> MemoryTxn::GetCaseRecord(
   return record;
 }
 
-absl::Status MemoryTxn::AddToCounters(const std::vector<CounterDelta>& deltas) {
+absl::Status MemoryTxn::AddToCounters(std::vector<CounterDelta> deltas) {
   AddDeltas(deltas, counters);
   return absl::OkStatus();
 }

@@ -61,7 +61,7 @@ class MemoryTxn final : public Txn, public FeedReader, public CaseReader {
       absl::string_view id) override;
   absl::Status PutCase(const v1::CaseRecord* before,
                        const v1::CaseRecord& after) override;
-  absl::Status AddToCounters(const std::vector<CounterDelta>& deltas) override;
+  absl::Status AddToCounters(std::vector<CounterDelta> deltas) override;
   absl::StatusOr<std::optional<v1::Campaign>> GetCampaign(
       absl::string_view id) override;
   absl::Status PutCampaign(const v1::Campaign& campaign) override;

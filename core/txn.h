@@ -73,8 +73,7 @@ class Txn {
   // Adds each delta to its report counter (core/aggregates.h); a counter
   // never written reads as 0. Counters are only added to, never read, in a
   // Txn.
-  virtual absl::Status AddToCounters(
-      const std::vector<CounterDelta>& deltas) = 0;
+  virtual absl::Status AddToCounters(std::vector<CounterDelta> deltas) = 0;
 
   // Campaigns by id; they never change once created.
   virtual absl::StatusOr<std::optional<v1::Campaign>> GetCampaign(

@@ -340,9 +340,9 @@ class KvTxn : public Txn {
     }
     return Put(Family::kCases, after.state().id(), after.SerializeAsString());
   }
-  absl::Status AddToCounters(const std::vector<CounterDelta>& deltas) override {
-    for (const CounterDelta& d : deltas) {
-      FL_RETURN_IF_ERROR(AddToCounter(d.key, d.delta));
+  absl::Status AddToCounters(std::vector<CounterDelta> deltas) override {
+    for (CounterDelta& d : deltas) {
+      FL_RETURN_IF_ERROR(AddToCounter(std::move(d.key), d.delta));
     }
     return absl::OkStatus();
   }
@@ -423,7 +423,7 @@ class KvTxn : public Txn {
   virtual absl::Status Delete(Family family, absl::string_view key) = 0;
   // Adds `delta` to the counter `key` of Family::kAggregates; never read
   // back within the transaction.
-  virtual absl::Status AddToCounter(absl::string_view key, int64_t delta) = 0;
+  virtual absl::Status AddToCounter(std::string key, int64_t delta) = 0;
 
   // Forgets the cached right edge: after writes were undone, it may name
   // nodes that no longer exist. Later appends read them back.
@@ -586,8 +586,8 @@ class BatchTxn final : public KvTxn {
   // Summed per group: busy counters (this month, the city) get one merge
   // per group instead of one per event. A job's deltas join the group's
   // when the job succeeds.
-  absl::Status AddToCounter(absl::string_view key, int64_t delta) override {
-    job_counters_[key] += delta;
+  absl::Status AddToCounter(std::string key, int64_t delta) override {
+    job_counters_.push_back({std::move(key), delta});
     return absl::OkStatus();
   }
 
@@ -625,8 +625,9 @@ class BatchTxn final : public KvTxn {
     return value;
   }
   void FoldJobCounters() {
-    for (const auto& [key, delta] : job_counters_)
-      group_counters_[key] += delta;
+    for (CounterDelta& d : job_counters_) {
+      group_counters_[std::move(d.key)] += d.delta;
+    }
     job_counters_.clear();
   }
 
@@ -660,7 +661,8 @@ class BatchTxn final : public KvTxn {
   std::vector<Undo> undo_;
   uint64_t savepoint_seq_ = 0;
   // Counter deltas of the running job, and of the group's finished jobs.
-  absl::flat_hash_map<std::string, int64_t> job_counters_, group_counters_;
+  std::vector<CounterDelta> job_counters_;
+  absl::flat_hash_map<std::string, int64_t> group_counters_;
 };
 
 // The families as plain maps: what a recomputation from the log produces.
@@ -688,8 +690,8 @@ class MapTxn final : public KvTxn {
     maps[family].erase(std::string(key));
     return absl::OkStatus();
   }
-  absl::Status AddToCounter(absl::string_view key, int64_t delta) override {
-    std::string& value = maps[Family::kAggregates][std::string(key)];
+  absl::Status AddToCounter(std::string key, int64_t delta) override {
+    std::string& value = maps[Family::kAggregates][std::move(key)];
     int64_t sum = 0;
     DecodeCounter(value, sum);
     value = EncodeCounter(sum + delta);
