@@ -5,8 +5,8 @@
 // A finding's case is created with the finding (status reported), so triage
 // lists are case-index scans like every other status. Case events change the
 // case (core/case.h, ApplyCaseEvent); when the status the reporter sees
-// changes (FindingStatusOf), their feed ("inspector/<pseudonym>") gets an
-// entry naming the finding and its new status. The finding's record holds
+// changes (FindingStatusOf), their feed ("inspector/<pseudonym>", which the
+// case's record names) gets an entry naming the finding and its new status. The finding's record holds
 // its content only, so a case step never rewrites it. Applying a new event
 // and recomputing state from the log both go through it, so the two cannot
 // disagree.
