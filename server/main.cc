@@ -1,6 +1,5 @@
 // fieldledgerd: a fieldledger node. Flags only here; everything else is in
 // the libraries.
-#include <malloc.h>
 #include <signal.h>
 
 #include <filesystem>
@@ -81,14 +80,6 @@ int main(int argc, char** argv) {
   // Debian's abseil is built without NDEBUG, so every absl::Mutex (gRPC's
   // included) would keep a lock-order graph: costly, and only a debugging aid.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  // Evidence uploads pass every byte through short-lived buffers of 1-2 MiB
-  // (gRPC's receive slices, chunks, memtable entries). By default glibc maps
-  // such blocks fresh and unmaps them when freed, so each byte paid several
-  // page faults (a fifth of the node's CPU during an upload). Keep them in
-  // the heap for reuse instead; the cost is that the node does not hand the
-  // memory of a burst of uploads back to the system.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 128 << 20);
   if (absl::GetFlag(FLAGS_check)) return Check(absl::GetFlag(FLAGS_data_dir));
 
   // Handle SIGINT/SIGTERM on this thread only: block them before any other
