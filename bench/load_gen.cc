@@ -10,6 +10,8 @@
 //   fieldledger_load ... --batch=500 --requests=2000
 //   # after a restart: poll until the server answers, then push one finding
 //   fieldledger_load ... --probe --probe_timeout=30s
+//   # also the CPU time per request of the server and of this process
+//   fieldledger_load ... --server_pid=$(pidof fieldledgerd)
 //
 // Each in-flight slot is one device: its own client_id (and, against
 // fieldledgerd, its own credential), pushing consecutive client_seq and
@@ -35,6 +37,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -45,6 +49,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -93,6 +98,9 @@ ABSL_FLAG(int, upload_mib, 0,
 ABSL_FLAG(int, uploads, 1,
           "with --upload_mib: this many uploads at once, each from its own "
           "device with its own bytes; the rate printed is their sum");
+ABSL_FLAG(int, server_pid, 0,
+          "the server's process id: also report the CPU time it spent per "
+          "request in the measured window (from /proc; 0: not reported)");
 ABSL_FLAG(absl::Duration, probe_timeout, absl::Seconds(30),
           "give up probing after this long");
 
@@ -336,6 +344,50 @@ void BuildRequest(const std::string& client_id, uint64_t first_seq, int batch,
   }
 }
 
+// CPU seconds (user + system) that process `pid` has used so far, from
+// /proc/PID/stat; -1 if it cannot be read.
+double ProcessCpuSeconds(int pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  const std::string stat((std::istreambuf_iterator<char>(in)),
+                         std::istreambuf_iterator<char>());
+  // The command name, in parentheses, may hold spaces: fields are counted
+  // from the state after it (field 3); utime and stime are fields 14 and 15.
+  const size_t name_end = stat.rfind(") ");
+  if (name_end == std::string::npos) return -1;
+  const std::vector<absl::string_view> fields =
+      absl::StrSplit(absl::string_view(stat).substr(name_end + 2), ' ');
+  uint64_t utime = 0, stime = 0;
+  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
+      !absl::SimpleAtoi(fields[12], &stime)) {
+    return -1;
+  }
+  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
+// The machine's busy and total CPU time so far (all cores), from /proc/stat.
+struct MachineCpu {
+  uint64_t busy = 0, total = 0;
+};
+MachineCpu ReadMachineCpu() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  uint64_t v, column = 0;
+  MachineCpu m;
+  in >> cpu;
+  while (column < 8 && in >> v) {
+    m.total += v;
+    if (column != 3 && column != 4) m.busy += v;  // not idle, not iowait
+    ++column;
+  }
+  return m;
+}
+
+// CPU use over the measured window: this process's and the server's
+// seconds, and the machine's busy share.
+struct CpuUse {
+  double load_seconds = -1, server_seconds = -1, machine_busy = -1;
+};
+
 // Runs the slots until the duration or request budget is spent.
 class LoadRun {
  public:
@@ -366,28 +418,53 @@ class LoadRun {
       absl::MutexLock lock(&mu_);
       running_ = static_cast<int>(slots_.size());
     }
+    std::thread sampler;
+    if (request_budget_ == 0) sampler = std::thread([this] { SampleCpu(); });
     for (auto& slot : slots_) Issue(slot.get());
     // Bounded: every RPC has a deadline and no slot issues past window_end_
     // or hard_end_; the extra minute only guards against a hung library.
     const absl::Time give_up = absl::Now() + absl::GetFlag(FLAGS_max_time) +
                                rpc_timeout_ + absl::Minutes(1);
-    absl::MutexLock lock(&mu_);
-    while (running_ > 0 && absl::Now() < give_up) {
-      done_.WaitWithDeadline(&mu_, give_up);
+    Clock::time_point end;
+    {
+      absl::MutexLock lock(&mu_);
+      while (running_ > 0 && absl::Now() < give_up) {
+        done_.WaitWithDeadline(&mu_, give_up);
+      }
+      if (running_ > 0) {
+        std::fprintf(stderr, "%d slots still running; giving up\n", running_);
+        std::fflush(stderr);
+        std::_Exit(3);
+      }
+      end = request_budget_ > 0 ? last_completion_ : window_end_;
     }
-    if (running_ > 0) {
-      std::fprintf(stderr, "%d slots still running; giving up\n", running_);
-      std::fflush(stderr);
-      std::_Exit(3);
-    }
-    const Clock::time_point end =
-        request_budget_ > 0 ? last_completion_ : window_end_;
+    if (sampler.joinable()) sampler.join();
     return std::chrono::duration<double>(end - window_start_).count();
   }
 
   const std::vector<std::unique_ptr<Slot>>& slots() const { return slots_; }
+  // Over the measured window of a --duration run; -1 where not measured.
+  const CpuUse& cpu() const { return cpu_; }
 
  private:
+  // Reads the CPU counters at both ends of the measured window.
+  void SampleCpu() {
+    const int server = absl::GetFlag(FLAGS_server_pid);
+    const int self = static_cast<int>(getpid());
+    std::this_thread::sleep_until(window_start_);
+    const double load0 = ProcessCpuSeconds(self);
+    const double server0 = server > 0 ? ProcessCpuSeconds(server) : -1;
+    const MachineCpu machine0 = ReadMachineCpu();
+    std::this_thread::sleep_until(window_end_);
+    if (load0 >= 0) cpu_.load_seconds = ProcessCpuSeconds(self) - load0;
+    if (server0 >= 0) cpu_.server_seconds = ProcessCpuSeconds(server) - server0;
+    const MachineCpu machine1 = ReadMachineCpu();
+    if (machine1.total > machine0.total) {
+      cpu_.machine_busy = static_cast<double>(machine1.busy - machine0.busy) /
+                          static_cast<double>(machine1.total - machine0.total);
+    }
+  }
+
   void Issue(Slot* slot) {
     const Clock::time_point now = Clock::now();
     const bool out_of_budget = request_budget_ > 0
@@ -502,6 +579,7 @@ class LoadRun {
   absl::CondVar done_;
   int running_ ABSL_GUARDED_BY(mu_) = 0;
   Clock::time_point last_completion_ ABSL_GUARDED_BY(mu_);
+  CpuUse cpu_;  // written by the sampler thread, read after it is joined
 };
 
 double Percentile(const std::vector<uint32_t>& sorted, double p) {
@@ -543,16 +621,33 @@ void Report(const LoadRun& run, double seconds, int in_flight, int channels,
   const double p90 = Percentile(latencies, 0.90);
   const double p99 = Percentile(latencies, 0.99);
   const double max = latencies.empty() ? 0 : latencies.back() / 1000.0;
+  // CPU per OK request over the window; -1 where not measured.
+  const auto per_request_us = [ok](double seconds) {
+    return seconds >= 0 && ok > 0 ? seconds * 1e6 / ok : -1.0;
+  };
+  const double load_us = per_request_us(run.cpu().load_seconds);
+  const double server_us = per_request_us(run.cpu().server_seconds);
+  std::string cpu_text;
+  if (load_us >= 0) {
+    absl::StrAppendFormat(&cpu_text, " load_cpu_us/req=%.1f", load_us);
+  }
+  if (server_us >= 0) {
+    absl::StrAppendFormat(&cpu_text, " server_cpu_us/req=%.1f", server_us);
+  }
+  if (run.cpu().machine_busy >= 0) {
+    absl::StrAppendFormat(&cpu_text, " machine_busy=%.0f%%",
+                          100 * run.cpu().machine_busy);
+  }
   std::printf(
       "%s: in_flight=%d channels=%d batch=%d seconds=%.2f requests_ok=%lld "
       "req/s=%.0f findings/s=%.0f p50=%.2fms p90=%.2fms p99=%.2fms "
       "max=%.2fms codes=%s applied=%lld already_applied=%lld rejected=%lld "
-      "bad_replies=%lld\n",
+      "bad_replies=%lld%s\n",
       absl::GetFlag(FLAGS_label).c_str(), in_flight, channels, batch, seconds,
       static_cast<long long>(ok), rps, fps, p50, p90, p99, max,
       absl::StrJoin(code_text, ",").c_str(), static_cast<long long>(applied),
       static_cast<long long>(already), static_cast<long long>(rejected),
-      static_cast<long long>(bad));
+      static_cast<long long>(bad), cpu_text.c_str());
   if (!first_error.empty()) {
     std::printf("  first error: %s\n", first_error.c_str());
   }
@@ -565,10 +660,13 @@ void Report(const LoadRun& run, double seconds, int in_flight, int channels,
       "\"batch\":%d,\"seconds\":%.3f,\"requests_ok\":%d,\"req_per_s\":%.1f,"
       "\"findings_per_s\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
       "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"codes\":{%s},\"applied\":%d,"
-      "\"already_applied\":%d,\"rejected\":%d,\"bad_replies\":%d}\n",
+      "\"already_applied\":%d,\"rejected\":%d,\"bad_replies\":%d,"
+      "\"load_cpu_us_per_req\":%.1f,\"server_cpu_us_per_req\":%.1f,"
+      "\"machine_busy\":%.3f}\n",
       absl::GetFlag(FLAGS_label), absl::GetFlag(FLAGS_target), in_flight,
       channels, batch, seconds, ok, rps, fps, p50, p90, p99, max,
-      absl::StrJoin(code_json, ","), applied, already, rejected, bad);
+      absl::StrJoin(code_json, ","), applied, already, rejected, bad, load_us,
+      server_us, run.cpu().machine_busy);
   if (json_out == "-") {
     std::fputs(json.c_str(), stdout);
     std::fflush(stdout);

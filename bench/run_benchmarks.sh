@@ -30,7 +30,9 @@ field() {
 
 # The result line; a "first error" line after it goes to stderr.
 result() { awk '/ in_flight=/ && !d {print; d=1; next} {print > "/dev/stderr"}'; }
-load() { "$bin/fieldledger_load" --target="$addr" --duration="$DURATION" "$@" | result; }
+load() {
+  "$bin/fieldledger_load" --target="$addr" --server_pid="$pid" --duration="$DURATION" "$@" | result
+}
 
 # CPU and I/O pressure over the last 10 s (Linux PSI), to spot rounds that
 # other work on the machine disturbed.
@@ -42,7 +44,7 @@ pressure() {
   return 0
 }
 
-declare -A rate p50 p99
+declare -A rate p50 p99 server_cpu load_cpu busy
 ratios=""  # single / noop of each round: robust to noise that shifts between rounds
 configs=(noop rocksdb single batch100)
 for run in $(seq 1 "$RUNS"); do
@@ -70,15 +72,22 @@ for run in $(seq 1 "$RUNS"); do
     [ "$c" = single ] && ratios+="$(awk -v a="$(field findings/s "$line")" -v b="$round_noop" 'BEGIN {printf "%.3f", a/b}') "
     p50[$c]+="$(field p50 "$line") "
     p99[$c]+="$(field p99 "$line") "
+    server_cpu[$c]+="$(field server_cpu_us/req "$line") "
+    load_cpu[$c]+="$(field load_cpu_us/req "$line") "
+    busy[$c]+="$(field machine_busy "$line" | tr -d %) "
   done
 done
 
 m() { tr ' ' '\n' <<<"$1" | grep . | median; }
 noop=$(m "${rate[noop]}")
 single=$(m "${rate[single]}")
-row() { echo "| $1 | $(m "${rate[$2]}") | $(m "${p50[$2]}") | $(m "${p99[$2]}") |"; }
-echo "| configuration (64 in flight, one channel) | findings/s (median of $RUNS) | p50 ms | p99 ms |"
-echo "|---|---|---|---|"
+row() {
+  echo "| $1 | $(m "${rate[$2]}") | $(m "${p50[$2]}") | $(m "${p99[$2]}") |" \
+    "$(m "${server_cpu[$2]}") | $(m "${load_cpu[$2]}") | $(m "${busy[$2]}") |"
+}
+echo "| configuration (64 in flight, one channel) | findings/s (median of $RUNS) | p50 ms | p99 ms" \
+  "| server CPU µs/request | load generator CPU µs/request | machine busy % |"
+echo "|---|---|---|---|---|---|---|"
 row "gRPC no-op baseline" noop
 row "gRPC + one synced RocksDB put per Push" rocksdb
 row "fieldledgerd, 1 finding per Push" single
