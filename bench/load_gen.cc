@@ -23,6 +23,7 @@
 // requests in flight on a few threads. Every loop is bounded: the run stops
 // after --duration (or --requests, or --max_time) and --max_errors.
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -36,8 +37,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <unistd.h>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
